@@ -1,0 +1,141 @@
+"""Benchmark: one training step of sparse training (projection + AbsTopK) vs dense, same shape.
+
+Usage: .venv/bin/python benchmarks/bench_train_step.py [--config configs/tiny-sparse.toml]
+       [--steps 30] [--threads 2] [--out benchmarks/results/train_step.json]
+Both variants run in the same process, interleaved step by step, on random tokens; the
+reported time is the median per step. A step is forward, backward, gradient RMS clip, AdamW,
+and (sparse only) the weight projection at the target fraction. A third variant, dense weights
+with AbsTopK on, separates the projection's cost from AbsTopK's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from sparsecircuits.fileio import atomic_write_json
+from sparsecircuits.model import SparseGPT
+from sparsecircuits.train.config import load_config
+from sparsecircuits.train.loop import make_optimizer
+from sparsecircuits.train.sparsity import project_to_sparsity
+
+
+def make_variant(config, sparse: bool, topk: bool | None = None):
+    """(model, step function) for the sparse or dense variant of `config` (AbsTopK follows `sparse`
+    unless `topk` says otherwise)."""
+    from dataclasses import replace
+
+    topk = sparse if topk is None else topk
+    mcfg = replace(config.model, afrac=config.model.afrac if topk else None)
+    rcfg = replace(config, model=mcfg)
+    model = SparseGPT(mcfg, seed=0)
+    opt = make_optimizer(model, rcfg)
+    params = list(model.parameters())
+    max_norm = config.train.grad_rms_clip * math.sqrt(sum(p.numel() for p in params))
+    fraction = config.train.target_fraction if sparse else 1.0
+    if sparse:
+        project_to_sparsity(model, fraction, config.train.min_row_nonzeros, config.train)
+
+    def step(x, y) -> float:
+        t0 = time.perf_counter()
+        logits = model(x)
+        loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1))
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, max_norm, foreach=True)
+        opt.step()
+        t1 = time.perf_counter()
+        project_to_sparsity(model, fraction, config.train.min_row_nonzeros, config.train)
+        t2 = time.perf_counter()
+        return t2 - t0, t2 - t1
+
+    return model, step
+
+
+def main() -> None:
+    """Run the benchmark and record the result."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--config", default="configs/tiny-sparse.toml")
+    ap.add_argument("--steps", type=int, default=30)
+    ap.add_argument("--warmup", type=int, default=3)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--out", default="benchmarks/results/train_step.json")
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    config = load_config(args.config)
+    t = config.train
+    gen = torch.Generator().manual_seed(0)
+    _, sparse_step = make_variant(config, sparse=True)
+    _, dense_step = make_variant(config, sparse=False)
+    _, topk_step = make_variant(config, sparse=False, topk=True)
+    per_rank_batch = t.batch_size
+    times = {"sparse": [], "dense": [], "dense_abstopk": [], "projection": []}
+    for i in range(args.warmup + args.steps):
+        x = torch.randint(0, config.model.vocab_size, (per_rank_batch, t.seq_len), generator=gen)
+        y = torch.randint(0, config.model.vocab_size, (per_rank_batch, t.seq_len), generator=gen)
+        # Alternate the order so that neither variant always runs on a "warm" machine.
+        order = [("sparse", sparse_step), ("dense", dense_step), ("dense_abstopk", topk_step)]
+        if i % 2:
+            order.reverse()
+        for name, fn in order:
+            total, proj = fn(x, y)
+            if i >= args.warmup:
+                times[name].append(total)
+                if name == "sparse":
+                    times["projection"].append(proj)
+    med = {k: statistics.median(v) for k, v in times.items()}
+    ratio = med["sparse"] / med["dense"]
+    result = {
+        "benchmark": "train_step",
+        "command": " ".join([Path(sys.executable).name, *sys.argv]),
+        "config": args.config,
+        "shape": {
+            "n_layer": config.model.n_layer,
+            "d_model": config.model.d_model,
+            "d_head": config.model.d_head,
+            "vocab_size": config.model.vocab_size,
+            "afrac": config.model.afrac,
+            "batch_size": t.batch_size,
+            "seq_len": t.seq_len,
+            "target_fraction": t.target_fraction,
+        },
+        "steps_timed": args.steps,
+        "threads": args.threads,
+        "median_step_s": {k: round(v, 5) for k, v in med.items()},
+        "sparse_over_dense": round(ratio, 4),
+        "limit": 1.15,
+        "passes": ratio <= 1.15,
+        # The weight projection's own cost: sparse vs dense weights, AbsTopK on in both.
+        "sparse_over_dense_abstopk": round(med["sparse"] / med["dense_abstopk"], 4),
+        # AbsTopK's own cost: dense weights with vs without AbsTopK.
+        "dense_abstopk_over_dense": round(med["dense_abstopk"] / med["dense"], 4),
+        "tokens_per_s": {
+            k: round(t.batch_size * t.seq_len / med[k])
+            for k in ("sparse", "dense", "dense_abstopk")
+        },
+        "machine": {
+            "platform": platform.platform(),
+            "processor": platform.processor() or platform.machine(),
+            "cpu_count": os.cpu_count(),
+            "load_avg_1m_at_end": round(os.getloadavg()[0], 2),
+            "torch": torch.__version__,
+            "python": platform.python_version(),
+        },
+        "date": time.strftime("%Y-%m-%d %H:%M:%S"),
+    }
+    atomic_write_json(args.out, result)
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,370 @@
+"""Build a corpus folder: read sources, drop duplicates, split by hash, train the tokenizer, write shards."""
+
+from __future__ import annotations
+
+import hashlib
+import heapq
+import platform
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tqdm import tqdm
+
+from sparsecircuits.corpus.manifest import FORMAT_VERSION, MANIFEST_FILE, shard_name
+from sparsecircuits.corpus.sources import (
+    Document,
+    Source,
+    SourceOptions,
+    SourceStats,
+    iter_documents,
+    list_files,
+    parse_source,
+)
+from sparsecircuits.corpus.tokenizer import Tokenizer
+from sparsecircuits.errors import UserError
+from sparsecircuits.fileio import atomic_write_json, staging_dir
+
+SPLITS = ("train", "val")
+_ENCODE_BATCH_DOCS = 256
+
+
+@dataclass
+class BuildConfig:
+    """Everything `corpus build` needs; defaults match the CLI."""
+
+    sources: list[str]
+    out: Path
+    vocab_size: int = 2048
+    val_fraction: float = 0.01
+    seed: int = 0
+    options: SourceOptions = field(default_factory=SourceOptions)
+    tokenizer: Path | None = None  # use this tokenizer instead of training one
+    tokenizer_sample_bytes: int = 256_000_000  # train the tokenizer on at most this much text
+    shard_tokens: int = 100_000_000
+    progress: bool = True
+
+
+def split_of(digest: bytes, seed: int, val_fraction: float) -> str:
+    """The split of a document, from its content hash alone (stable when other documents change)."""
+    return "val" if _split_key(digest, seed) < val_fraction else "train"
+
+
+def _split_key(digest: bytes, seed: int) -> float:
+    salted = hashlib.sha256(seed.to_bytes(8, "little", signed=True) + digest).digest()
+    return int.from_bytes(salted[:8], "little") / 2.0**64
+
+
+def check_out_dir(out: Path) -> None:
+    """Refuse an output path that exists and is not an empty folder."""
+    if not out.exists():
+        return
+    if not out.is_dir():
+        raise UserError(f"output path {out} is a file; choose a new --out folder.")
+    if (out / MANIFEST_FILE).exists():
+        raise UserError(
+            f"{out} already holds a corpus; choose a new --out path or delete that folder first."
+        )
+    if any(out.iterdir()):
+        raise UserError(
+            f"output folder {out} exists and is not empty; choose a new --out path or empty it."
+        )
+
+
+@dataclass
+class _Scan:
+    """Result of the first pass: unique documents, their splits, and counts."""
+
+    n_unique: int = 0
+    n_split: Counter = field(default_factory=Counter)
+    duplicates: int = 0
+    forced_val: bytes | None = None  # digest moved to val so that val is not empty
+
+
+def _unique_documents(
+    sources: list[Source],
+    files: list[list[Path]],
+    opts: SourceOptions,
+    stats: list[SourceStats],
+    dup_counts: list[int],
+    desc: str,
+    progress: bool,
+) -> Iterator[tuple[int, Document, bytes]]:
+    """Yield (source index, document, sha256 digest) for first occurrences only."""
+    seen: set[bytes] = set()
+    # Files of stdlib/folder sources are known up front; records of JSONL/parquet are not.
+    known = all(s.kind in ("stdlib", "dir") for s in sources)
+    total = sum(len(f) for f in files) if known else None
+    bar = tqdm(total=total, desc=desc, unit="item", disable=not progress, file=sys.stderr)
+    try:
+        for i, (src, fl) in enumerate(zip(sources, files, strict=True)):
+            for doc in iter_documents(src, fl, opts, stats[i]):
+                bar.update(sum(st.items_seen for st in stats) - bar.n)
+                digest = hashlib.sha256(doc.text.encode("utf-8")).digest()
+                if digest in seen:
+                    dup_counts[i] += 1
+                    continue
+                seen.add(digest)
+                yield i, doc, digest
+        bar.update(sum(st.items_seen for st in stats) - bar.n)
+    finally:
+        bar.close()
+
+
+def build_corpus(cfg: BuildConfig) -> dict[str, Any]:
+    """Build the corpus folder `cfg.out` and return its manifest."""
+    t0 = time.perf_counter()
+    out = Path(cfg.out)
+    if not cfg.sources:
+        raise UserError(
+            "no --source given; add `--source stdlib`, a folder, a .jsonl or a .parquet file."
+        )
+    if not 0.0 <= cfg.val_fraction < 1.0:
+        raise UserError(f"--val-fraction {cfg.val_fraction} is outside [0, 1); use e.g. 0.01.")
+    if cfg.options.max_file_bytes <= 0:
+        raise UserError("--max-file-bytes must be positive; use e.g. 1000000.")
+    if cfg.tokenizer_sample_bytes <= 0:
+        raise UserError("--tokenizer-sample-bytes must be positive; use e.g. 256000000.")
+    if cfg.shard_tokens <= 0:
+        raise UserError("--shard-tokens must be positive; use e.g. 100000000.")
+    check_out_dir(out)
+    given_tok = Tokenizer.load(cfg.tokenizer) if cfg.tokenizer is not None else None
+    if given_tok is None and not 257 <= cfg.vocab_size <= 65536:
+        raise UserError(
+            f"--vocab-size {cfg.vocab_size} is out of range; choose 257..65536 (default 2048)."
+        )
+    if given_tok is not None and given_tok.vocab_size > 65536:
+        raise UserError(
+            f"tokenizer {cfg.tokenizer} has {given_tok.vocab_size} tokens, more than uint16 shards hold; use one of at most 65536."
+        )
+
+    sources = [parse_source(s) for s in cfg.sources]
+    files = [list_files(s, cfg.options) for s in sources]
+    opts = cfg.options
+
+    # Pass 1: which documents exist, their splits, and the tokenizer-training sample.
+    stats = [SourceStats() for _ in sources]
+    dups = [0] * len(sources)
+    scan = _Scan()
+    sample: list[
+        tuple[float, int, bytes, str]
+    ] = []  # max-heap via negation: (-key, order, digest, text)
+    sample_bytes = 0
+    min_key: tuple[float, bytes] | None = None
+    for _, doc, digest in _unique_documents(
+        sources, files, opts, stats, dups, "scanning", cfg.progress
+    ):
+        scan.n_unique += 1
+        split = split_of(digest, cfg.seed, cfg.val_fraction)
+        nbytes = len(doc.text.encode("utf-8"))
+        scan.n_split[split] += 1
+        key = _split_key(digest, cfg.seed)
+        if min_key is None or key < min_key[0]:
+            min_key = (key, digest)
+        if given_tok is None and split == "train":
+            # Bottom-k by a hash key: a deterministic sample that does not favour early sources.
+            sample_key = _split_key(digest, cfg.seed + 1)
+            heapq.heappush(sample, (-sample_key, scan.n_unique, digest, doc.text))
+            sample_bytes += nbytes
+            while sample_bytes > cfg.tokenizer_sample_bytes and len(sample) > 1:
+                *_, dropped = heapq.heappop(sample)
+                sample_bytes -= len(dropped.encode("utf-8"))
+    scan.duplicates = sum(dups)
+    if scan.n_unique == 0:
+        raise UserError(
+            "the sources hold no usable documents (all were skipped or duplicates); check the sources and --max-file-bytes."
+        )
+    if (
+        cfg.val_fraction > 0
+        and scan.n_split["val"] == 0
+        and scan.n_unique >= 2
+        and min_key is not None
+    ):
+        # A tiny corpus can hash no document into val; move the lowest-key one there.
+        scan.forced_val = min_key[1]
+        scan.n_split["train"] -= 1
+        scan.n_split["val"] += 1
+        sample = [e for e in sample if e[2] != scan.forced_val]
+        sample_bytes = sum(len(e[3].encode("utf-8")) for e in sample)
+    if scan.n_split["train"] == 0:
+        raise UserError(
+            "no document landed in the training split; lower --val-fraction or add sources."
+        )
+
+    timings = {"scan": round(time.perf_counter() - t0, 2)}
+    t1 = time.perf_counter()
+
+    # Tokenizer.
+    if given_tok is None:
+        sample.sort(key=lambda t: t[1])  # original order, for determinism
+        sampled = len(sample) < scan.n_split["train"]
+        texts = [e[3] for e in sample]
+        n_sample = len(texts)
+        if cfg.progress:
+            print(
+                f"training tokenizer (vocab {cfg.vocab_size}) on {len(texts)} documents, {sample_bytes / 1e6:.1f} MB",
+                file=sys.stderr,
+            )
+        tok = Tokenizer.train(
+            texts, vocab_size=cfg.vocab_size, show_progress=cfg.progress and sys.stdout.isatty()
+        )  # the library draws its bar on stdout, which must stay clean for the summary
+        del texts, sample
+        tok_info = {
+            "trained": True,
+            "requested_vocab_size": cfg.vocab_size,
+            "trained_on": "train split" + (" (a hash-chosen sample)" if sampled else ""),
+            "sample_documents": n_sample,
+            "sample_bytes": sample_bytes,
+            "sampled": sampled,
+        }
+    else:
+        tok = given_tok
+        tok_info = {"trained": False, "loaded_from": str(cfg.tokenizer)}
+
+    timings["tokenizer"] = round(time.perf_counter() - t1, 2)
+    t2 = time.perf_counter()
+
+    # Pass 2: encode and write shards into a staging folder renamed onto `out` at the end.
+    with staging_dir(out) as stage:
+        tok.save(stage / "tokenizer.json")
+        writers = {s: _ShardWriter(stage, s, cfg.shard_tokens) for s in SPLITS}
+        tokens_by_source = [Counter() for _ in sources]
+        docs_by_split: Counter = Counter()
+        stats2 = [SourceStats() for _ in sources]
+        dups2 = [0] * len(sources)
+        pending: dict[str, list[tuple[int, str]]] = {s: [] for s in SPLITS}
+
+        def flush(split: str) -> None:
+            batch = pending[split]
+            if not batch:
+                return
+            ids = tok.encode_batch([t for _, t in batch])
+            for (src_i, _), doc_ids in zip(batch, ids, strict=True):
+                writers[split].write_document(tok.eot_id, doc_ids)
+                tokens_by_source[src_i][split] += len(doc_ids) + 1
+            bar.update(len(batch))
+            batch.clear()
+
+        bar = tqdm(
+            total=scan.n_unique,
+            desc="tokenizing",
+            unit="doc",
+            disable=not cfg.progress,
+            file=sys.stderr,
+        )
+        try:
+            for src_i, doc, digest in _unique_documents(
+                sources, files, opts, stats2, dups2, "reading", False
+            ):
+                split = (
+                    "val"
+                    if digest == scan.forced_val
+                    else split_of(digest, cfg.seed, cfg.val_fraction)
+                )
+                docs_by_split[split] += 1
+                pending[split].append((src_i, doc.text))
+                if len(pending[split]) >= _ENCODE_BATCH_DOCS:
+                    flush(split)
+            for s in SPLITS:
+                flush(s)
+        finally:
+            bar.close()
+        if sum(docs_by_split.values()) != scan.n_unique or dups2 != dups:
+            raise UserError(
+                "the sources changed while the corpus was being built; run the build again."
+            )
+        shards = {s: writers[s].close() for s in SPLITS}
+
+        manifest: dict[str, Any] = {
+            "format_version": FORMAT_VERSION,
+            "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "seed": cfg.seed,
+            "val_fraction": cfg.val_fraction,
+            "dtype": "uint16",
+            "layout": "each document is preceded by the end-of-text token",
+            "sources": [
+                {
+                    "spec": src.spec,
+                    "kind": src.kind,
+                    "path": str(src.path.resolve()),
+                    "items_seen": st.items_seen,
+                    "documents": st.documents - d,
+                    "duplicates": d,
+                    "skipped": dict(sorted(st.skipped.items())),
+                    "tokens": {s: tokens_by_source[i][s] for s in SPLITS},
+                }
+                for i, (src, st, d) in enumerate(zip(sources, stats, dups, strict=True))
+            ],
+            "options": {
+                "include_tests": opts.include_tests,
+                "glob": opts.glob,
+                "text_field": opts.text_field,
+                "max_file_bytes": opts.max_file_bytes,
+                "shard_tokens": cfg.shard_tokens,
+            },
+            "files_seen": sum(st.items_seen for st in stats),
+            "skipped": dict(sorted(sum((st.skipped for st in stats), Counter()).items())),
+            "duplicates": scan.duplicates,
+            "documents": {s: docs_by_split[s] for s in SPLITS},
+            "tokens": {s: sum(n for _, n in shards[s]) for s in SPLITS},
+            "shards": {s: [{"file": f, "tokens": n} for f, n in shards[s]] for s in SPLITS},
+            "vocab_size": tok.vocab_size,
+            "eot_id": tok.eot_id,
+            "tokenizer_sha256": tok.content_hash(),
+            "tokenizer": tok_info,
+            "build_seconds": None,
+            "python": platform.python_version(),
+        }
+        timings["encode"] = round(time.perf_counter() - t2, 2)
+        manifest["timings"] = timings
+        manifest["build_seconds"] = round(time.perf_counter() - t0, 2)
+        atomic_write_json(stage / MANIFEST_FILE, manifest)
+        _make_readable(stage)
+    return manifest
+
+
+def _make_readable(folder: Path) -> None:
+    """Give the finished corpus ordinary permissions (temporary files and folders start private)."""
+    folder.chmod(0o755)
+    for p in folder.iterdir():
+        p.chmod(0o644)
+
+
+class _ShardWriter:
+    """Appends documents to `{split}_NNN.bin` files of at most `max_tokens` tokens each."""
+
+    def __init__(self, folder: Path, split: str, max_tokens: int) -> None:
+        self.folder, self.split, self.max_tokens = folder, split, max_tokens
+        self.done: list[tuple[str, int]] = []
+        self._f = None
+        self._n = 0
+
+    def write_document(self, eot_id: int, ids: list[int]) -> None:
+        arr = np.empty(len(ids) + 1, dtype=np.uint16)
+        arr[0] = eot_id
+        arr[1:] = ids
+        # A document never straddles two shards; a new shard starts when this one would overflow.
+        if self._f is not None and self._n + len(arr) > self.max_tokens:
+            self._close_current()
+        if self._f is None:
+            self._f = open(self.folder / shard_name(self.split, len(self.done)), "wb")  # noqa: SIM115
+            self._n = 0
+        self._f.write(arr.tobytes())
+        self._n += len(arr)
+
+    def _close_current(self) -> None:
+        assert self._f is not None
+        self._f.close()
+        self.done.append((shard_name(self.split, len(self.done)), self._n))
+        self._f = None
+
+    def close(self) -> list[tuple[str, int]]:
+        if self._f is not None:
+            self._close_current()
+        return self.done

@@ -1,0 +1,1 @@
+"""The end-to-end demo: corpus -> model -> circuits -> validation -> report, resumable by stage."""

@@ -1,0 +1,53 @@
+"""`sparsecircuits demo`: the whole pipeline on the embedded default (what `make demo` runs)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the `demo` sub-command."""
+    p = subparsers.add_parser(
+        "demo",
+        help="run the whole pipeline on the stdlib corpus and the tiny-sparse model",
+        description=(
+            "Build the stdlib corpus, get the tiny-sparse model (bundled, or trained), prune "
+            "three tasks it can do, validate the circuits and write report.html. Each stage "
+            "reuses its finished output, so an interrupted demo resumes."
+        ),
+    )
+    p.add_argument("--out", default="demo", help="folder for every output (default: demo/)")
+    p.add_argument(
+        "--task",
+        dest="tasks",
+        action="append",
+        default=None,
+        metavar="NAME",
+        help="prune this task instead of the automatic choice (repeatable)",
+    )
+    p.add_argument("--n-tasks", type=int, default=3, help="how many tasks to prune (default 3)")
+    p.add_argument(
+        "--train", action="store_true", help="train tiny-sparse even if a bundled model exists"
+    )
+    p.add_argument(
+        "--checks",
+        default="sufficiency,necessity,stochastic,binarisation",
+        help="validation checks to run (default: all but the slow controls; 'all' adds them)",
+    )
+    p.set_defaults(func=_demo)
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from sparsecircuits.demo.pipeline import DemoOptions, run_demo
+
+    run_demo(
+        DemoOptions(
+            out=Path(args.out),
+            tasks=args.tasks,
+            n_tasks=args.n_tasks,
+            force_train=args.train,
+            checks=args.checks,
+        )
+    )
+    return 0

@@ -1,0 +1,163 @@
+"""`sparsecircuits prune`: extract one circuit per task from a trained run."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+
+def register(subparsers: Any) -> None:
+    """Add the `prune` sub-command."""
+    p = subparsers.add_parser(
+        "prune",
+        help="extract circuits (one TASK.json per task) from a trained run",
+        description="Learn a node mask per task, bisect to the smallest circuit meeting the target "
+        "loss on held-out pairs, and write TASK.json files (reused on re-run unless --force).",
+    )
+    p.add_argument("run", help="run folder (holds model.safetensors)")
+    p.add_argument("--task", action="append", default=[], help="task name (repeatable)")
+    p.add_argument("--all", action="store_true", help="every task of the suite")
+    p.add_argument("--out", required=True, help="folder for the circuit files")
+    p.add_argument(
+        "--target-loss", type=float, default=None, help="held-out task loss to reach (0.15)"
+    )
+    p.add_argument("--ablation", choices=["mean", "zero", "resample"], default=None)
+    p.add_argument("--steps", type=int, default=None, help="mask training steps")
+    p.add_argument("--batch-size", type=int, default=None, help="pairs per mask training step")
+    p.add_argument("--lr", type=float, default=None)
+    p.add_argument("--k-coef", type=float, default=None, help="penalty per kept node")
+    p.add_argument("--max-len", type=int, default=None, help="longest task prompt in tokens")
+    p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--search", type=int, default=0, metavar="N", help="optuna search with N trials")
+    p.add_argument("--jobs", type=int, default=2, help="parallel processes for --search")
+    p.add_argument(
+        "--corpus", default=None, help="corpus folder for mean activations (default: the run's)"
+    )
+    p.add_argument("--no-calibrate", action="store_true", help="skip logit calibration")
+    p.add_argument("--no-deltas", action="store_true", help="skip per-node ablation deltas")
+    p.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", help="any PruneConfig field"
+    )
+    p.add_argument("--force", action="store_true", help="recompute tasks whose file exists")
+    p.set_defaults(func=run_cli)
+
+
+def _config(args: argparse.Namespace) -> Any:
+    from sparsecircuits.prune.config import PruneConfig
+
+    cfg = PruneConfig().with_overrides(args.set)
+    flags = {
+        "target_loss": args.target_loss,
+        "ablation": args.ablation,
+        "steps": args.steps,
+        "batch_size": args.batch_size,
+        "lr": args.lr,
+        "k_coef": args.k_coef,
+        "max_len": args.max_len,
+        "seed": args.seed,
+    }
+    changes = {k: v for k, v in flags.items() if v is not None}
+    if args.no_calibrate:
+        changes["calibrate"] = False
+    if args.no_deltas:
+        changes["node_deltas"] = False
+    changes["search_trials"] = args.search
+    changes["jobs"] = args.jobs
+    return cfg.replace(**changes)
+
+
+def _tasks(args: argparse.Namespace) -> list[str]:
+    from sparsecircuits.errors import UserError
+    from sparsecircuits.tasks import task_names
+
+    known = list(task_names())
+    if args.all:
+        return known
+    if not args.task:
+        raise UserError("no task given; pass --task NAME (repeatable) or --all")
+    for name in args.task:
+        base = name.removesuffix("__shuffled")
+        if base not in known:
+            raise UserError(f"unknown task {name!r}; choose one of: {', '.join(known)}")
+    return list(dict.fromkeys(args.task))
+
+
+def _reusable(path: Path, cfg: Any, sha: str) -> Any:
+    """The existing circuit file if it was made with the same model and settings, else a UserError."""
+    from sparsecircuits.errors import UserError
+    from sparsecircuits.prune.circuit import load_circuit
+
+    c = load_circuit(path)
+    mine = (sha, cfg.ablation, cfg.target_loss, cfg.seed)
+    theirs = (c.model.get("weights_sha256"), c.ablation, c.target_loss, c.seed)
+    if mine != theirs:
+        raise UserError(
+            f"{path} was made with other settings (weights, ablation, target or seed differ); pass --force to replace it or choose another --out"
+        )
+    return c
+
+
+def run_cli(args: argparse.Namespace) -> int:
+    """Prune every requested task, writing OUT/TASK.json, and print a summary table."""
+    from sparsecircuits.errors import UserError
+    from sparsecircuits.prune.circuit import save_circuit
+    from sparsecircuits.prune.pipeline import TargetUnreachable, load_stats, prune_task
+    from sparsecircuits.prune.search import search_task
+    from sparsecircuits.train import load_run
+
+    cfg = _config(args)
+    tasks = _tasks(args)
+    run = load_run(args.run)
+    out = Path(args.out)
+    rows: list[tuple[str, Any, float]] = []
+    stats = None
+    for name in tasks:
+        path = out / f"{name}.json"
+        if path.exists() and not args.force:
+            rows.append((name, _reusable(path, cfg, run.weights_sha256), 0.0))
+            print(f"{name}: reusing {path} (pass --force to recompute)", file=sys.stderr)
+            continue
+        t0 = time.perf_counter()
+        try:
+            if cfg.search_trials > 0:
+                load_stats(run, cfg, args.corpus)  # fill the cache once before the workers start
+                circuit = search_task(
+                    str(args.run), name, cfg, cfg.search_trials, cfg.jobs, args.corpus
+                )
+            else:
+                if stats is None:
+                    stats = load_stats(run, cfg, args.corpus)
+                circuit = prune_task(run, name, cfg, stats=stats, corpus_dir=args.corpus)
+        except UserError as e:
+            # with several tasks, one that cannot be pruned (target out of reach, or a task this
+            # tokenizer cannot express) is reported and the others go on
+            if len(tasks) == 1:
+                raise
+            why = "target unreachable" if isinstance(e, TargetUnreachable) else "cannot run"
+            print(f"{name}: skipped ({why}): {e}", file=sys.stderr)
+            rows.append((name, None, time.perf_counter() - t0))
+            continue
+        save_circuit(circuit, path)
+        rows.append((name, circuit, time.perf_counter() - t0))
+    print(format_table(rows))
+    if all(c is None for _, c, _ in rows):
+        raise UserError(f"none of the {len(rows)} tasks could be pruned; see the lines above")
+    return 0
+
+
+def format_table(rows: list[tuple[str, Any, float]]) -> str:
+    """The summary table: task, full-model loss, circuit loss, nodes, edges, seconds."""
+    head = f"{'task':<28} {'full loss':>9} {'circuit loss':>12} {'nodes':>6} {'edges':>6} {'seconds':>8}"
+    lines = [head, "-" * len(head)]
+    for name, c, secs in rows:
+        if c is None:
+            lines.append(f"{name:<28} {'(skipped)':>45} {secs:>8.1f}")
+            continue
+        lines.append(
+            f"{name:<28} {c.losses['full_model']:>9.4f} {c.losses['circuit']:>12.4f} "
+            f"{c.counts['nodes']:>6d} {c.counts['edges']:>6d} {secs or c.time_seconds:>8.1f}"
+        )
+    return "\n".join(lines)

@@ -1,0 +1,173 @@
+"""Build a report: read circuit files, load their runs, compute node analyses, render the page."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sparsecircuits.errors import UserError
+from sparsecircuits.fileio import atomic_write_text
+from sparsecircuits.report.circuits import find_circuits
+from sparsecircuits.report.payload import build_payload, circuit_view, round_sig
+from sparsecircuits.report.render import render_html
+from sparsecircuits.report.snippets import SnippetConfig
+
+
+@dataclass
+class ReportOptions:
+    """What a report computes beyond the circuit files themselves."""
+
+    run: Path | None = None  # overrides the run named inside each circuit file
+    use_model: bool = True  # load the run and compute activations (False: graph and numbers only)
+    snippets: bool = True  # top/bottom corpus snippets per node (needs the run's corpus)
+    snippet: SnippetConfig = field(default_factory=SnippetConfig)
+    n_class_pairs: int = 128  # held-out pairs for the per-class mean activations
+    n_examples: int = 3  # held-out pairs shown with per-token activations
+    device: str = "cpu"
+    title: str = "sparsecircuits report"
+
+
+def resolve_run_dir(circuit_path: Path, circuit: dict[str, Any], override: Path | None) -> Path:
+    """The run folder of a circuit: `override`, else its `model.run` as given or beside the file."""
+    if override is not None:
+        if not Path(override).is_dir():
+            raise UserError(
+                f"run folder {override} does not exist; pass --run with a folder written by `sparsecircuits train`"
+            )
+        return Path(override)
+    named = (circuit.get("model") or {}).get("run")
+    if not named:
+        raise UserError(
+            f"{circuit_path} names no model run; pass --run RUN (or --no-model for a graph-only report)"
+        )
+    for candidate in (Path(named), circuit_path.parent / named):
+        if candidate.is_dir():
+            return candidate
+    raise UserError(
+        f"the run folder {named!r} named by {circuit_path} was not found; "
+        "pass --run RUN (or --no-model for a graph-only report)"
+    )
+
+
+def task_analysis(
+    run, circuit: dict[str, Any], node_ids: list[str], opts: ReportOptions
+) -> tuple[dict[str, dict[str, Any]], list[dict[str, Any]]]:
+    """Per-node mean activation on each class (last token) and example prompts with activations."""
+    from sparsecircuits.report.activations import (
+        last_position_activations,
+        node_activations,
+        pad_prompts,
+    )
+    from sparsecircuits.tasks import get_task
+
+    info = circuit.get("task") or {}
+    task = get_task(str(info.get("name")))
+    seed = int(info.get("seed") or 0)
+    n = max(opts.n_class_pairs, opts.n_examples)
+    block = getattr(getattr(run.model, "config", None), "block_size", 256)
+    pairs = task.pairs(run.tokenizer, n, split="heldout", seed=seed, max_len=block)
+    pad = run.tokenizer.eot_id
+    per_node: dict[str, dict[str, Any]] = {}
+    if node_ids and pairs:
+        pos = last_position_activations(run.model, [p.prompt_pos for p in pairs], node_ids, pad)
+        neg = last_position_activations(run.model, [p.prompt_neg for p in pairs], node_ids, pad)
+        for col, node_id in enumerate(node_ids):
+            per_node[node_id] = {
+                "class_mean": {
+                    "pos": round_sig(pos[:, col].mean().item()),
+                    "neg": round_sig(neg[:, col].mean().item()),
+                }
+            }
+    examples: list[dict[str, Any]] = []
+    shown = pairs[: opts.n_examples]
+    prompts, meta = [], []
+    for p in shown:
+        prompts += [p.prompt_pos, p.prompt_neg]
+        meta += [("pos", p.target_pos, p.target_neg), ("neg", p.target_neg, p.target_pos)]
+    if prompts:
+        tokens, last = pad_prompts(prompts, pad)
+        acts = node_activations(run.model, tokens, node_ids) if node_ids else None
+        for i, (cls, target, other) in enumerate(meta):
+            length = int(last[i]) + 1
+            examples.append(
+                {
+                    "cls": cls,
+                    "tokens": [run.tokenizer.token_text(t) for t in prompts[i]],
+                    "target": run.tokenizer.token_text(target),
+                    "other": run.tokenizer.token_text(other),
+                    "acts": {
+                        node_id: [round_sig(a, 3) for a in acts[i, :length, col].tolist()]
+                        for col, node_id in enumerate(node_ids)
+                    }
+                    if acts is not None
+                    else {},
+                }
+            )
+    return per_node, examples
+
+
+def analyse_circuit(
+    path: Path, circuit: dict[str, Any], opts: ReportOptions, runs: dict[Path, Any]
+) -> dict[str, Any]:
+    """The viewer's data for one circuit, with model-based analyses when `opts.use_model`."""
+    if not opts.use_model:
+        return circuit_view(
+            path,
+            circuit,
+            notes=["Made with --no-model: activations and snippets were not computed."],
+        )
+    from sparsecircuits.train import load_run
+
+    run_dir = resolve_run_dir(path, circuit, opts.run).resolve()
+    if run_dir not in runs:
+        runs[run_dir] = load_run(run_dir, device=opts.device)
+    run = runs[run_dir]
+    expected = (circuit.get("model") or {}).get("weights_sha256")
+    if expected and expected != run.weights_sha256:
+        raise UserError(
+            f"{path} was pruned from weights {expected[:12]}, but {run_dir} holds {run.weights_sha256[:12]}; "
+            "pass --run with the run the circuit came from"
+        )
+    node_ids = [str(n["id"]) for n in circuit["nodes"]]
+    notes: list[str] = []
+    info: dict[str, dict[str, Any]] = {n: {} for n in node_ids}
+    examples = None
+    try:
+        per_node, examples = task_analysis(run, circuit, node_ids, opts)
+        for k, v in per_node.items():
+            info[k].update(v)
+    except (UserError, ImportError) as e:
+        # e.g. a task this version does not know (an imported circuit): the rest still helps.
+        notes.append(f"Task activations not computed: {e}")
+        print(f"warning: {path.name}: task activations not computed: {e}", file=sys.stderr)
+    if opts.snippets and node_ids:
+        from sparsecircuits.report.snippets import corpus_snippets
+
+        try:
+            snips = corpus_snippets(run, node_ids, opts.snippet)
+            for k, v in snips.items():
+                info[k]["snippets"] = v
+        except UserError as e:
+            notes.append(f"Corpus snippets not computed: {e}")
+            print(f"warning: {path.name}: corpus snippets not computed: {e}", file=sys.stderr)
+    return circuit_view(path, circuit, node_info=info, examples=examples, notes=notes)
+
+
+def build_report(source: str | Path, opts: ReportOptions | None = None) -> str:
+    """The HTML report for a circuit file or a folder of circuit files."""
+    opts = opts or ReportOptions()
+    runs: dict[Path, Any] = {}
+    views = [analyse_circuit(p, c, opts, runs) for p, c in find_circuits(source)]
+    return render_html(build_payload(views, title=opts.title), title=opts.title)
+
+
+def write_report(source: str | Path, out: str | Path, opts: ReportOptions | None = None) -> Path:
+    """Build the report for `source` and write it atomically to `out` (an .html file)."""
+    out = Path(out)
+    if out.is_dir():
+        raise UserError(f"--out {out} is a folder; give a file name such as {out / 'report.html'}")
+    text = build_report(source, opts)
+    atomic_write_text(out, text)
+    return out

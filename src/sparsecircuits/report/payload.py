@@ -1,0 +1,121 @@
+"""The data the viewer page embeds: circuits (as in their files) plus per-node analysis."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+import re
+from pathlib import Path
+from typing import Any
+
+from sparsecircuits import __version__
+from sparsecircuits.errors import UserError
+
+NODE_ID_RE = re.compile(
+    r"^(\d+)\.(attn\.(?:act_in|q|k|v|resid_delta)|mlp\.(?:act_in|post_act|resid_delta)):(\d+)$"
+)
+QKV_SITES = ("attn.q", "attn.k", "attn.v")
+# Fields of a circuit file that the viewer shows as they are.
+_PASSTHROUGH = (
+    "schema_version",
+    "model",
+    "task",
+    "ablation",
+    "seed",
+    "target_loss",
+    "losses",
+    "counts",
+    "curve",
+    "hyperparameters",
+    "time_seconds",
+    "created",
+    "validation",
+)
+
+
+def round_sig(x: float | None, digits: int = 4) -> float | None:
+    """`x` rounded to `digits` significant digits (keeps the page small); None if not finite."""
+    if x is None:
+        return None
+    x = float(x)
+    if not math.isfinite(x):
+        return None
+    if x == 0.0:
+        return 0.0
+    return round(x, digits - 1 - int(math.floor(math.log10(abs(x)))))
+
+
+def parse_node_id(node_id: str) -> tuple[int, str, int]:
+    """`"3.attn.q:5"` -> `(3, "attn.q", 5)`; ValueError if it is not a node id."""
+    m = NODE_ID_RE.match(node_id)
+    if not m:
+        raise ValueError(f"not a node id: {node_id!r}")
+    return int(m.group(1)), m.group(2), int(m.group(3))
+
+
+def d_head_of(config: dict[str, Any] | None) -> int | None:
+    """Head width from a ModelConfig dict (explicit `d_head`, else d_model / n_head)."""
+    if not config:
+        return None
+    if config.get("d_head"):
+        return int(config["d_head"])
+    d_model, n_head = config.get("d_model"), config.get("n_head")
+    if d_model and n_head:
+        return int(d_model) // int(n_head)
+    return None
+
+
+def circuit_view(
+    path: Path,
+    circuit: dict[str, Any],
+    node_info: dict[str, dict[str, Any]] | None = None,
+    examples: list[dict[str, Any]] | None = None,
+    notes: list[str] | None = None,
+) -> dict[str, Any]:
+    """One circuit as the viewer wants it: the file's fields, nodes with head and analysis."""
+    view: dict[str, Any] = {k: circuit.get(k) for k in _PASSTHROUGH}
+    view["file"] = path.name
+    d_head = d_head_of((circuit.get("model") or {}).get("config"))
+    nodes = []
+    for raw in circuit["nodes"]:
+        node_id = str(raw.get("id"))
+        try:
+            layer, site, index = parse_node_id(node_id)
+        except ValueError:
+            raise UserError(
+                f"{path} holds the malformed node id {node_id!r}; regenerate it with `sparsecircuits prune`"
+            ) from None
+        node: dict[str, Any] = {
+            "id": node_id,
+            "layer": int(raw.get("layer", layer)),
+            "site": str(raw.get("site", site)),
+            "index": int(raw.get("index", index)),
+            "tau": round_sig(raw.get("tau")),
+            "ablation_delta": round_sig(raw.get("ablation_delta")),
+        }
+        if node["site"] in QKV_SITES and d_head:
+            node["head"] = node["index"] // d_head
+        info = (node_info or {}).get(node_id)
+        if info:
+            node.update(info)
+        nodes.append(node)
+    view["nodes"] = nodes
+    view["edges"] = [
+        {"src": str(e["src"]), "dst": str(e["dst"]), "weight": round_sig(e.get("weight"), 5)}
+        for e in circuit["edges"]
+    ]
+    view["examples"] = examples
+    view["notes"] = list(notes or [])
+    return view
+
+
+def build_payload(
+    views: list[dict[str, Any]], title: str = "sparsecircuits report"
+) -> dict[str, Any]:
+    """The whole page's data: title, version, time, circuits."""
+    return {
+        "title": title,
+        "version": __version__,
+        "generated": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "circuits": views,
+    }

@@ -1,0 +1,81 @@
+"""`sparsecircuits train` and `sparsecircuits sample`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the `train` and `sample` sub-commands."""
+    p = subparsers.add_parser("train", help="train a (weight-sparse) model on a corpus")
+    p.add_argument("config", help="TOML config with [model] and [train] tables (see configs/)")
+    p.add_argument("--out", required=True, help="run folder to write (or resume)")
+    p.add_argument("--resume", action="store_true", help="continue the run in --out")
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config value, e.g. --set train.lr=0.01 --set model.n_layer=2",
+    )
+    p.set_defaults(func=_train)
+
+    s = subparsers.add_parser("sample", help="generate text from a trained run")
+    s.add_argument("run", help="run folder written by `sparsecircuits train`")
+    s.add_argument("--prompt", required=True, help="text to continue")
+    s.add_argument("--tokens", type=int, default=64, help="number of tokens to generate")
+    s.add_argument("--temperature", type=float, default=0.0, help="0 = greedy")
+    s.add_argument("--seed", type=int, default=0)
+    s.set_defaults(func=_sample)
+
+
+def _train(args: argparse.Namespace) -> int:
+    from sparsecircuits.errors import UserError
+    from sparsecircuits.train import checkpoint as ckpt
+    from sparsecircuits.train.config import apply_overrides, load_config
+    from sparsecircuits.train.loop import train
+
+    out = Path(args.out)
+    config = load_config(args.config, args.overrides)
+    if args.resume and (out / ckpt.STATE_FILE).is_file():
+        # The run's own saved config wins (it records the corpus and tokenizer hash);
+        # --set still applies on top, e.g. to extend train.steps.
+        config = ckpt.load_run_config(out)
+        if args.overrides:
+            config = apply_overrides(config, args.overrides)
+    elif args.resume and ckpt.holds_run(out):
+        raise UserError(
+            f"{out} holds no {ckpt.STATE_FILE} to resume from; delete it or choose another --out."
+        )
+    row = train(config, out, resume=args.resume)
+    if row:
+        summary = ", ".join(f"{k} {row[k]:.4g}" for k in ("train_loss", "val_loss") if k in row)
+        print(f"done: step {row.get('step')}, {summary}; run in {out}", file=sys.stderr)
+    return 0
+
+
+def _sample(args: argparse.Namespace) -> int:
+    from sparsecircuits.errors import UserError
+    from sparsecircuits.train.checkpoint import load_run
+    from sparsecircuits.train.sample import generate
+
+    if args.tokens < 0:
+        raise UserError("--tokens must be >= 0.")
+    run = load_run(args.run)
+    ids = run.tokenizer.encode(args.prompt)
+    if not ids:
+        raise UserError("--prompt is empty; pass some text to continue.")
+    new = generate(
+        run.model,
+        ids,
+        args.tokens,
+        run.config.model.block_size,
+        temperature=args.temperature,
+        seed=args.seed,
+        stop_id=run.tokenizer.eot_id,
+    )
+    print(args.prompt + run.tokenizer.decode(new))
+    return 0

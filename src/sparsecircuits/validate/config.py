@@ -1,0 +1,118 @@
+"""Validation settings: which checks exist, their sizes and their pass thresholds."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+from sparsecircuits.errors import UserError
+
+LN2 = math.log(2.0)
+
+# In the order they run and are printed; the expensive controls come last.
+CHECKS: tuple[str, ...] = (
+    "sufficiency",
+    "necessity",
+    "stochastic",
+    "binarisation",
+    "control_random_init",
+    "control_shuffled",
+)
+# Short names accepted by `--checks`: "controls" means both controls.
+CHECK_ALIASES: dict[str, tuple[str, ...]] = {
+    "all": CHECKS,
+    "controls": ("control_random_init", "control_shuffled"),
+}
+
+
+@dataclass
+class ValidationConfig:
+    """Every knob of `sparsecircuits validate`; the defaults are documented in docs/validation.md."""
+
+    # Sufficiency: circuit alone, rest ablated.
+    resample_factor: float = 2.0  # resample-ablation loss must be <= this x target
+    # Necessity: only the circuit ablated (mean ablation), rest kept.
+    necessity_chance_fraction: float = 0.5  # loss >= this x ln 2 ...
+    necessity_margin: float = 0.3  # ... or loss >= full-model loss + this (the larger of the two)
+    # Stochastic ablation: circuit kept, a random subset of the other nodes resampled.
+    stochastic_draws: int = 32
+    stochastic_fraction: float = 0.5  # share of non-circuit nodes resampled per draw
+    stochastic_mean_factor: float = 2.0  # mean over draws must be <= this x target
+    stochastic_worst_factor: float = 4.0  # worst draw must be <= this x target
+    # Binarisation: each circuit node replaced by a two-level step function.
+    binarise_fractions: tuple[float, ...] = (0.25, 0.5, 0.75)
+    binarise_factor: float = 2.0  # binarised loss must be <= this x target
+    binarise_fit_pairs: int = 256  # train-split pairs used to choose thresholds
+    # Controls: a control passes if it needs >= this x the real circuit's edges (or fails).
+    control_edge_factor: float = 4.0
+    # Evaluation.
+    batch_size: int = 128  # prompts per forward pass
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.stochastic_fraction <= 1.0:
+            raise UserError("stochastic_fraction must be in (0, 1]; fix the setting.")
+        if self.stochastic_draws < 1:
+            raise UserError("stochastic_draws must be at least 1; fix the setting.")
+        if not self.binarise_fractions or not all(0.0 < f < 1.0 for f in self.binarise_fractions):
+            raise UserError(
+                "binarise_fractions must be numbers strictly between 0 and 1; fix the setting."
+            )
+        self.binarise_fractions = tuple(float(f) for f in self.binarise_fractions)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The settings as a JSON-ready dict (stored with the results)."""
+        d = asdict(self)
+        d["binarise_fractions"] = list(self.binarise_fractions)
+        return d
+
+    @classmethod
+    def from_overrides(cls, overrides: list[str]) -> ValidationConfig:
+        """Build a config from `key=value` strings (the CLI's `--set`)."""
+        known = {f.name: f for f in fields(cls)}
+        kwargs: dict[str, Any] = {}
+        for item in overrides:
+            key, sep, value = item.partition("=")
+            key = key.strip().removeprefix("validate.")
+            if not sep or key not in known:
+                raise UserError(
+                    f"unknown validation setting {item!r}; use key=value with one of: {', '.join(known)}."
+                )
+            default = getattr(cls(), key)
+            try:
+                if isinstance(default, bool):
+                    kwargs[key] = value.lower() in ("1", "true", "yes")
+                elif isinstance(default, int):
+                    kwargs[key] = int(value)
+                elif isinstance(default, float):
+                    kwargs[key] = float(value)
+                elif isinstance(default, tuple):
+                    kwargs[key] = tuple(float(v) for v in value.split(",") if v.strip())
+                else:
+                    kwargs[key] = value
+            except ValueError:
+                raise UserError(
+                    f"validation setting {key} needs a {type(default).__name__}, got {value!r}; fix the value."
+                ) from None
+        return cls(**kwargs)
+
+
+def parse_checks(spec: str) -> list[str]:
+    """Turn `--checks` text (comma list, names or aliases) into check names in run order."""
+    wanted: set[str] = set()
+    for raw in spec.split(","):
+        name = raw.strip()
+        if not name:
+            continue
+        if name in CHECK_ALIASES:
+            wanted.update(CHECK_ALIASES[name])
+        elif name in CHECKS:
+            wanted.add(name)
+        else:
+            choices = ", ".join([*CHECK_ALIASES, *CHECKS])
+            raise UserError(f"unknown check {name!r} in --checks; choose from: {choices}.")
+    if not wanted:
+        raise UserError(
+            "--checks names no check; pass e.g. --checks all or --checks sufficiency,necessity."
+        )
+    return [c for c in CHECKS if c in wanted]

@@ -1,0 +1,103 @@
+"""Bisection, calibration, config overrides and the circuit file round trip."""
+
+import json
+
+import pytest
+import torch
+
+from sparsecircuits.errors import UserError
+from sparsecircuits.prune.bisect import bisect_size, rank_nodes
+from sparsecircuits.prune.calibrate import calibrated_loss, fit_calibration
+from sparsecircuits.prune.circuit import Circuit, load_circuit, save_circuit
+from sparsecircuits.prune.config import PruneConfig
+
+
+def test_bisect_finds_smallest_size():
+    calls = []
+
+    def loss(k):
+        calls.append(k)
+        return 1.0 if k < 37 else 0.1
+
+    k, seen = bisect_size(loss, 1000, 20, 0.15)
+    assert k == 37 and seen[37] == 0.1 and seen[36] == 1.0
+    assert len(calls) == len(set(calls)) < 15
+    assert bisect_size(lambda k: 0.0, 100, 5, 0.15)[0] == 0
+    assert bisect_size(lambda k: 1.0, 100, 5, 0.15)[0] is None
+
+
+def test_rank_nodes_stable_on_ties():
+    assert rank_nodes(torch.tensor([0.1, 1.0, 0.1, 1.0, -1.0])).tolist() == [1, 3, 0, 2, 4]
+
+
+def test_calibration_lowers_loss():
+    g = torch.Generator().manual_seed(0)
+    logits = torch.randn(64, 5, generator=g) * 0.1
+    target = torch.tensor([1, 2] * 32)
+    other = torch.tensor([2, 1] * 32)
+    logits[torch.arange(64), target] += 0.3  # right but underconfident, and biased towards token 1
+    logits[:, 1] += 0.2
+    before = calibrated_loss(logits, target, other, 1.0, 0.0)
+    scale, shift = fit_calibration(logits, target, other, steps=16)
+    assert scale > 1.0
+    assert calibrated_loss(logits, target, other, scale, shift) < before
+
+
+def test_config_overrides():
+    cfg = PruneConfig().with_overrides(["steps=7", "calibrate=false", "lr=0.01"])
+    assert (cfg.steps, cfg.calibrate, cfg.lr) == (7, False, 0.01)
+    with pytest.raises(UserError, match="bad override"):
+        PruneConfig().with_overrides(["nope=1"])
+    with pytest.raises(UserError, match="ablation"):
+        PruneConfig(ablation="median")
+
+
+def _circuit():
+    return Circuit(
+        model={"run": "r", "weights_sha256": "x", "config": {}},
+        task={"name": "t"},
+        ablation="mean",
+        seed=0,
+        target_loss=0.15,
+        losses={
+            "full_model": 0.1,
+            "circuit": 0.14,
+            "circuit_calibrated": None,
+            "calibration": None,
+        },
+        nodes=[
+            {
+                "id": "0.attn.q:1",
+                "layer": 0,
+                "site": "attn.q",
+                "index": 1,
+                "tau": 0.5,
+                "ablation_delta": 0.2,
+            }
+        ],
+        edges=[],
+        counts={"nodes": 1, "edges": 0, "model_nodes": 10},
+    )
+
+
+def test_circuit_round_trip(tmp_path):
+    c = _circuit()
+    save_circuit(c, tmp_path / "t.json")
+    d = json.loads((tmp_path / "t.json").read_text())
+    assert d["schema_version"] == 1 and d["validation"] is None
+    assert load_circuit(tmp_path / "t.json") == c
+    keep = c.keep({"0.attn.q": 4, "0.attn.k": 4})
+    assert keep["0.attn.q"].tolist() == [False, True, False, False] and not keep["0.attn.k"].any()
+
+
+def test_bad_circuit_files(tmp_path):
+    with pytest.raises(UserError, match="does not exist"):
+        load_circuit(tmp_path / "none.json")
+    (tmp_path / "bad.json").write_text("{")
+    with pytest.raises(UserError, match="not valid JSON"):
+        load_circuit(tmp_path / "bad.json")
+    d = _circuit().to_json()
+    d["schema_version"] = 99
+    (tmp_path / "v.json").write_text(json.dumps(d))
+    with pytest.raises(UserError, match="schema version"):
+        load_circuit(tmp_path / "v.json")
