@@ -58,6 +58,7 @@ def main() -> int:
         "phase_seconds": manifest.get("timings"),
         "limit_seconds": LIMIT_S,
         "under_limit": wall < LIMIT_S,
+        "note": "wall_seconds depends on other processes sharing the CPU (see load_average); cpu_seconds (user+system of the build process) does not",
         "tokens": manifest["tokens"],
         "documents": manifest["documents"],
         "skipped": manifest["skipped"],

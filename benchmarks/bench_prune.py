@@ -29,19 +29,25 @@ def machine() -> dict:
         "processor": platform.processor() or platform.machine(),
         "cpu_count": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
+        "load_average_1min": os.getloadavg()[0],
         "torch": torch.__version__,
         "python": sys.version.split()[0],
     }
 
 
-def mean_stability(run, sizes: list[int], seq_len: int) -> list[dict]:
-    """Max |mean_a - mean_b| over all nodes for two independent samples of each size."""
+def mean_stability(run, sizes: list[int], seq_len: int, split: str) -> list[dict]:
+    """How much node means move between two independent random samples of a split, per size."""
     from sparsecircuits.corpus import TokenData
     from sparsecircuits.prune.means import _windows, compute_stats
 
-    data = TokenData(run.corpus_dir, "val")
+    data = TokenData(run.corpus_dir, split)
     out = []
     for n in sizes:
+        if 2 * n > data.n_tokens:
+            print(
+                f"means n={n}: skipped, the split has only {data.n_tokens} tokens", file=sys.stderr
+            )
+            continue
         t0 = time.perf_counter()
         m = [
             compute_stats(
@@ -49,17 +55,62 @@ def mean_stability(run, sizes: list[int], seq_len: int) -> list[dict]:
             )[0]
             for s in (101, 202)
         ]
-        diff = max(float((m[0][k] - m[1][k]).abs().max()) for k in m[0])
-        scale = max(float(v.abs().max()) for v in m[0].values())
-        out.append(
-            {
-                "n_tokens": n,
-                "max_abs_diff": diff,
-                "max_abs_mean": scale,
-                "seconds_per_sample": (time.perf_counter() - t0) / 2,
-            }
-        )
-        print(f"means n={n}: max |diff| {diff:.5f} (largest |mean| {scale:.3f})", file=sys.stderr)
+        d = torch.cat([(m[0][k] - m[1][k]).abs() for k in m[0]])
+        row = {
+            "n_tokens": n,
+            "max_abs_diff": float(d.max()),
+            "p99_abs_diff": float(d.quantile(0.99)),
+            "median_abs_diff": float(d.median()),
+            "frac_nodes_within_1e-3": float((d <= 1e-3).float().mean()),
+            "seconds_per_sample": round((time.perf_counter() - t0) / 2, 2),
+        }
+        out.append(row)
+        print(f"means n={n}: {row}", file=sys.stderr)
+    return out
+
+
+def components(run, stats, cfg, task: str) -> dict:
+    """Median seconds of one mask-training step, one held-out evaluation and one node-delta evaluation."""
+    from sparsecircuits.prune.ablation import Ablator, batch_logits
+    from sparsecircuits.prune.nodes import site_widths
+    from sparsecircuits.prune.optimize import crop, train_masks
+    from sparsecircuits.tasks import TaskBatch, get_task
+
+    model, tok = run.model, run.tokenizer
+    t = get_task(task)
+    train_pairs = t.pairs(tok, cfg.n_train, "train", cfg.seed, cfg.max_len)
+    held = t.pairs(tok, cfg.n_heldout, "heldout", cfg.seed, cfg.max_len)
+    widths = site_widths(model)
+    ab = Ablator(cfg.ablation, stats.means if stats else None, stats.bank if stats else None)
+    train_masks(model, train_pairs, tok.eot_id, widths, ab, cfg.replace(steps=2), progress=False)
+    t0 = time.perf_counter()  # after a warm-up, as in a real run
+    train_masks(model, train_pairs, tok.eot_id, widths, ab, cfg.replace(steps=20), progress=False)
+    step = (time.perf_counter() - t0) / 20
+    half = {s: torch.arange(w) % 2 == 0 for s, w in widths.items()}
+
+    def timed(pairs) -> float:
+        b = crop(TaskBatch.from_pairs(pairs, tok.eot_id))
+        ts = []
+        batch_logits(model, b, half, ab, cfg.eval_batch_size)  # warm-up
+        for _ in range(3):
+            t1 = time.perf_counter()
+            batch_logits(model, b, half, ab, cfg.eval_batch_size)
+            ts.append(time.perf_counter() - t1)
+        return float(np.median(ts))
+
+    out = {
+        "mask_step_seconds": round(step, 4),
+        "heldout_eval_seconds": round(timed(held), 4),
+        "delta_eval_seconds": round(timed(held[: cfg.delta_pairs]), 4),
+        "mean_prompt_tokens": float(np.mean([len(p.prompt_pos) for p in held])),
+    }
+    # a bisection over ~5.6k nodes takes about 2 * log2(n) evaluations; deltas one per kept node
+    out["estimate_seconds_100_node_circuit"] = round(
+        cfg.steps * out["mask_step_seconds"]
+        + 26 * out["heldout_eval_seconds"]
+        + 100 * out["delta_eval_seconds"],
+        1,
+    )
     return out
 
 
@@ -72,10 +123,13 @@ def main() -> None:
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     p.add_argument(
         "--stability",
-        default="16384,65536,131072,262144",
-        help="mean sample sizes to compare ('' = skip)",
+        default="4096,16384",
+        help="mean sample sizes to compare, drawn from disjoint val halves ('' = skip)",
     )
     p.add_argument("--out", default="benchmarks/results/prune.json")
+    p.add_argument(
+        "--note", default="", help="free text stored with the result (e.g. what the run is)"
+    )
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     from sparsecircuits.prune import PruneConfig
@@ -86,6 +140,7 @@ def main() -> None:
     run = load_run(args.run)
     cfg = PruneConfig().with_overrides(args.set)
     result: dict = {
+        "note": args.note,
         "machine": machine(),
         "run": args.run,
         "weights_sha256": run.weights_sha256,
@@ -94,7 +149,10 @@ def main() -> None:
     result["model_nodes"] = sum(run.model.site_width(s) for s in run.model.site_names())
     if args.stability:
         sizes = [int(s) for s in args.stability.split(",")]
-        result["mean_stability"] = mean_stability(run, sizes, cfg.mean_seq_len)
+        result["mean_stability"] = {
+            "split": cfg.mean_split,
+            "rows": mean_stability(run, sizes, cfg.mean_seq_len, cfg.mean_split),
+        }
     cache = Path(args.run) / CACHE_NAME
     if cache.exists():
         cache.unlink()  # time a cold cache once
@@ -104,8 +162,11 @@ def main() -> None:
     t0 = time.perf_counter()
     stats = load_stats(run, cfg)
     result["means_seconds_cached"] = round(time.perf_counter() - t0, 3)
+    names = args.task or ["single_double_quote"]
+    result["components"] = components(run, stats, cfg, names[0])
+    print(f"components: {result['components']}", file=sys.stderr)
     tasks = []
-    for name in args.task or ["single_double_quote"]:
+    for name in names:
         t0 = time.perf_counter()
         try:
             c = prune_task(run, name, cfg, stats=stats)
@@ -131,6 +192,7 @@ def main() -> None:
     ok = [t["seconds"] for t in tasks if "seconds" in t]
     result["median_seconds"] = float(np.median(ok)) if ok else None
     result["goal_seconds"] = 60
+    result["machine"]["load_average_1min_end"] = os.getloadavg()[0]
     result["created"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     atomic_write_json(args.out, result)
     print(json.dumps({k: result[k] for k in ("median_seconds", "means_seconds_cold")}))

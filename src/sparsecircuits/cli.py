@@ -50,6 +50,9 @@ def main(argv: list[str] | None = None) -> None:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)
     except KeyboardInterrupt:
-        print("interrupted; finished work is kept, run the same command again to resume", file=sys.stderr)
+        print(
+            "interrupted; finished work is kept, run the same command again to resume",
+            file=sys.stderr,
+        )
         sys.exit(130)
     sys.exit(code or 0)

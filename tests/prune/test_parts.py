@@ -101,3 +101,14 @@ def test_bad_circuit_files(tmp_path):
     (tmp_path / "v.json").write_text(json.dumps(d))
     with pytest.raises(UserError, match="schema version"):
         load_circuit(tmp_path / "v.json")
+
+
+def test_config_from_toml(tmp_path):
+    (tmp_path / "p.toml").write_text("[prune]\nsteps = 9\nablation = 'zero'\n")
+    cfg = PruneConfig.from_toml(tmp_path / "p.toml")
+    assert (cfg.steps, cfg.ablation) == (9, "zero")
+    (tmp_path / "bad.toml").write_text("[prune]\nstepz = 9\n")
+    with pytest.raises(UserError, match="stepz"):
+        PruneConfig.from_toml(tmp_path / "bad.toml")
+    with pytest.raises(UserError, match="does not exist"):
+        PruneConfig.from_toml(tmp_path / "none.toml")

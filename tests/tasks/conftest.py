@@ -15,23 +15,7 @@ from sparsecircuits.tasks.context import preamble
 
 torch.set_num_threads(1)
 
-STDLIB_FILES = [
-    "argparse.py",
-    "csv.py",
-    "textwrap.py",
-    "string.py",
-    "shutil.py",
-    "tempfile.py",
-    "pathlib.py",
-    "dataclasses.py",
-    "functools.py",
-    "json/encoder.py",
-    "json/decoder.py",
-    "logging/__init__.py",
-    "collections/__init__.py",
-    "configparser.py",
-    "difflib.py",
-]
+STDLIB_FILES = ["argparse.py", "textwrap.py", "shutil.py", "json/encoder.py", "functools.py"]
 
 
 def training_texts() -> list[str]:
@@ -43,7 +27,7 @@ def training_texts() -> list[str]:
         task = get_task(name)
         for v in task.variants:
             ctx = GenContext(v.key, list(_NAME_CANDIDATES), list(_NAME_CANDIDATES))
-            for _ in range(150):
+            for _ in range(60):
                 d = task.generate(rng, ctx)
                 if d is None:
                     continue

@@ -87,7 +87,8 @@ def test_shuffled_control_has_random_labels(name, tokenizer):
         (p.prompt_pos, p.prompt_neg) for p in base
     ]
     swapped = [
-        s.target_pos == b.target_neg and s.target_neg == b.target_pos for s, b in zip(shuf, base)
+        s.target_pos == b.target_neg and s.target_neg == b.target_pos
+        for s, b in zip(shuf, base, strict=True)
     ]
     kept = [s == b for s, b in zip(shuf, base, strict=True)]
     assert all(x or y for x, y in zip(swapped, kept, strict=True))

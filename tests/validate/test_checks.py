@@ -100,7 +100,12 @@ def test_same_seed_same_result_and_resume(circuit_file):
     c = validate_circuit(
         circuit_file, checks=["stochastic"], cfg=SMALL, seed=5, progress=False, fresh=True
     )
-    assert a["checks"]["stochastic"] == b["checks"]["stochastic"] == c["checks"]["stochastic"]
+
+    def numbers(v):
+        return {k: x for k, x in v["checks"]["stochastic"].items() if k != "seconds"}
+
+    assert b["checks"]["stochastic"] == a["checks"]["stochastic"]  # reused as is
+    assert numbers(a) == numbers(c)  # recomputed: same seed, same numbers
     d = validate_circuit(circuit_file, checks=["stochastic"], cfg=SMALL, seed=6, progress=False)
     assert d["checks"]["stochastic"]["mean"] != a["checks"]["stochastic"]["mean"]
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from sparsecircuits.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from sparsecircuits.corpus.build import BuildConfig, build_corpus
@@ -13,19 +15,14 @@ if TYPE_CHECKING:
 __all__ = ["BatchSampler", "BuildConfig", "TokenData", "Tokenizer", "build_corpus", "load_manifest"]
 
 # Lazy so that `sparsecircuits --help` does not import torch or tokenizers.
-_WHERE = {
-    "BatchSampler": "data",
-    "TokenData": "data",
-    "Tokenizer": "tokenizer",
-    "BuildConfig": "build",
-    "build_corpus": "build",
-    "load_manifest": "manifest",
-}
-
-
-def __getattr__(name: str) -> Any:
-    if name in _WHERE:
-        import importlib
-
-        return getattr(importlib.import_module(f"sparsecircuits.corpus.{_WHERE[name]}"), name)
-    raise AttributeError(f"module 'sparsecircuits.corpus' has no attribute {name!r}")
+__getattr__ = lazy_exports(
+    __name__,
+    {
+        "BatchSampler": "data",
+        "TokenData": "data",
+        "Tokenizer": "tokenizer",
+        "BuildConfig": "build",
+        "build_corpus": "build",
+        "load_manifest": "manifest",
+    },
+)

@@ -325,15 +325,7 @@ def build_corpus(cfg: BuildConfig) -> dict[str, Any]:
         manifest["timings"] = timings
         manifest["build_seconds"] = round(time.perf_counter() - t0, 2)
         atomic_write_json(stage / MANIFEST_FILE, manifest)
-        _make_readable(stage)
     return manifest
-
-
-def _make_readable(folder: Path) -> None:
-    """Give the finished corpus ordinary permissions (temporary files and folders start private)."""
-    folder.chmod(0o755)
-    for p in folder.iterdir():
-        p.chmod(0o644)
 
 
 class _ShardWriter:

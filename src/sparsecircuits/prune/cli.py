@@ -38,6 +38,7 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("--no-calibrate", action="store_true", help="skip logit calibration")
     p.add_argument("--no-deltas", action="store_true", help="skip per-node ablation deltas")
+    p.add_argument("--config", default=None, help="TOML file of PruneConfig fields ([prune] table)")
     p.add_argument(
         "--set", action="append", default=[], metavar="KEY=VALUE", help="any PruneConfig field"
     )
@@ -48,7 +49,8 @@ def register(subparsers: Any) -> None:
 def _config(args: argparse.Namespace) -> Any:
     from sparsecircuits.prune.config import PruneConfig
 
-    cfg = PruneConfig().with_overrides(args.set)
+    base = PruneConfig.from_toml(args.config) if args.config else PruneConfig()
+    cfg = base.with_overrides(args.set)
     flags = {
         "target_loss": args.target_loss,
         "ablation": args.ablation,
@@ -106,6 +108,7 @@ def run_cli(args: argparse.Namespace) -> int:
     from sparsecircuits.prune.circuit import save_circuit
     from sparsecircuits.prune.pipeline import TargetUnreachable, load_stats, prune_task
     from sparsecircuits.prune.search import search_task
+    from sparsecircuits.tasks import get_task
     from sparsecircuits.train import load_run
 
     cfg = _config(args)
@@ -123,7 +126,10 @@ def run_cli(args: argparse.Namespace) -> int:
         t0 = time.perf_counter()
         try:
             if cfg.search_trials > 0:
-                load_stats(run, cfg, args.corpus)  # fill the cache once before the workers start
+                # fail fast on a task the tokenizer cannot express, and fill the mean cache
+                # once before the workers start
+                get_task(name).pairs(run.tokenizer, 1, max_len=cfg.max_len)
+                load_stats(run, cfg, args.corpus)
                 circuit = search_task(
                     str(args.run), name, cfg, cfg.search_trials, cfg.jobs, args.corpus
                 )
@@ -154,7 +160,7 @@ def format_table(rows: list[tuple[str, Any, float]]) -> str:
     lines = [head, "-" * len(head)]
     for name, c, secs in rows:
         if c is None:
-            lines.append(f"{name:<28} {'(skipped)':>45} {secs:>8.1f}")
+            lines.append(f"{name:<28} {'skipped':>9} {'-':>12} {'-':>6} {'-':>6} {secs:>8.1f}")
             continue
         lines.append(
             f"{name:<28} {c.losses['full_model']:>9.4f} {c.losses['circuit']:>12.4f} "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from sparsecircuits.errors import UserError
@@ -37,6 +38,7 @@ class PruneConfig:
     mean_tokens: int = 131072
     mean_seq_len: int = 256
     mean_seed: int = 0
+    mean_split: str = "val"  # corpus split the means come from (METHOD: held-out text)
     bank_size: int = 256  # per-position activation vectors kept for resample ablation
     # Evaluation.
     eval_batch_size: int = 128  # prompts per forward pass
@@ -114,3 +116,19 @@ class PruneConfig:
                     f"bad value in override {item!r}; {key} takes a {t.__name__}"
                 ) from None
         return self.replace(**changes)
+
+    @classmethod
+    def from_toml(cls, path: str | Path) -> PruneConfig:
+        """Read a TOML file holding the fields at top level or in a `[prune]` table."""
+        import tomllib
+
+        path = Path(path)
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise UserError(
+                f"prune config {path} does not exist; pass an existing TOML file"
+            ) from None
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+            raise UserError(f"prune config {path} is not valid TOML ({e}); fix the file") from None
+        return cls.from_dict(data.get("prune", data))

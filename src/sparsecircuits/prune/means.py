@@ -36,15 +36,19 @@ class ActivationStats:
 def _windows(
     read: Callable[[int, int], Any], n_available: int, n_tokens: int, seq_len: int, seed: int
 ) -> np.ndarray:
-    """A fixed random sample of token windows: [n_seq, seq_len] int64."""
+    """A fixed random sample of token windows [n_seq, seq_len] int64 (the whole split if it is small)."""
     seq_len = min(seq_len, n_available)
     if seq_len < 2:
         raise UserError(
-            "the corpus 'val' split is too small to estimate mean activations; rebuild the corpus with more text"
+            "the corpus split is too small to estimate mean activations; rebuild the corpus with more text"
         )
-    n_seq = max(1, math.ceil(n_tokens / seq_len))
-    rng = np.random.default_rng(seed)
-    starts = np.sort(rng.integers(0, n_available - seq_len + 1, size=n_seq))
+    if n_tokens >= n_available:
+        # the split is no larger than the sample: tile all of it once (no sampling noise)
+        starts = np.arange(0, n_available - seq_len + 1, seq_len)
+    else:
+        n_seq = max(1, math.ceil(n_tokens / seq_len))
+        rng = np.random.default_rng(seed)
+        starts = np.sort(rng.integers(0, n_available - seq_len + 1, size=n_seq))
     return np.stack([np.asarray(read(int(s), int(s) + seq_len), dtype=np.int64) for s in starts])
 
 
@@ -80,9 +84,10 @@ def compute_stats(
 
 
 def _expected_meta(
-    run: Any, n_tokens: int, seq_len: int, seed: int, bank_size: int
+    run: Any, n_tokens: int, seq_len: int, seed: int, bank_size: int, split: str
 ) -> dict[str, str]:
     return {
+        "split": split,
         "format": CACHE_FORMAT,
         "n_tokens": str(n_tokens),
         "seq_len": str(seq_len),
@@ -99,6 +104,7 @@ def load_or_compute_stats(
     seq_len: int = 256,
     bank_size: int = 256,
     corpus_dir: str | Path | None = None,
+    split: str = "val",
 ) -> ActivationStats:
     """Ablation statistics of `run`'s model, read from `RUN/means.safetensors` or computed and cached."""
     from safetensors import safe_open
@@ -107,7 +113,7 @@ def load_or_compute_stats(
     path = Path(run.path) / CACHE_NAME
     block = getattr(getattr(run.model, "config", None), "block_size", seq_len)
     seq_len = int(min(seq_len, block))
-    want = _expected_meta(run, n_tokens, seq_len, seed, bank_size)
+    want = _expected_meta(run, n_tokens, seq_len, seed, bank_size, split)
     if path.exists():
         try:
             with safe_open(str(path), framework="pt") as f:
@@ -127,11 +133,11 @@ def load_or_compute_stats(
         )
     from sparsecircuits.corpus import TokenData
 
-    data = TokenData(cdir, "val")
+    data = TokenData(cdir, split)
     n_avail = int(data.n_tokens)
     if n_avail < 2:
         raise UserError(
-            f"the 'val' split of corpus {cdir} is empty; rebuild the corpus with a validation split"
+            f"the {split!r} split of corpus {cdir} is empty; rebuild the corpus with more text or pass --set mean_split=train"
         )
     windows = _windows(data.tokens, n_avail, n_tokens, seq_len, seed)
     model = run.model

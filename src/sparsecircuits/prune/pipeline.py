@@ -93,9 +93,7 @@ def find_circuit(
         )[0]
 
     k, seen = bisect_size(loss_at, n_total, int((tau >= 0).sum()), cfg.target_loss)
-    if (
-        k is None
-    ):  # only possible if ablation noise makes the all-kept model differ; keep everything
+    if k is None:  # cannot happen (all nodes kept = the full model, which met the target)
         k = n_total
     keep = keep_top(k)
     logits = batch_logits(model, heldout, keep, ablator(), cfg.eval_batch_size)
@@ -184,6 +182,7 @@ def load_stats(run: Any, cfg: PruneConfig, corpus_dir: Any = None) -> Activation
         seq_len=cfg.mean_seq_len,
         bank_size=cfg.bank_size,
         corpus_dir=corpus_dir,
+        split=cfg.mean_split,
     )
 
 

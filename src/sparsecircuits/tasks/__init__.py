@@ -1,26 +1,21 @@
 """Twenty binary next-token tasks on Python code (TASKS.md), their task loss and evaluation."""
 
-from sparsecircuits.tasks.base import Example, Pair, ShuffledTask, Task, split_of
-from sparsecircuits.tasks.loss import (
-    TaskBatch,
-    evaluate_task,
-    task_accuracy,
-    task_loss,
-    task_losses,
-)
-from sparsecircuits.tasks.registry import get_task, task_names
+from sparsecircuits.lazy import lazy_exports
 
-__all__ = [
-    "Example",
-    "Pair",
-    "ShuffledTask",
-    "Task",
-    "TaskBatch",
-    "evaluate_task",
-    "get_task",
-    "split_of",
-    "task_accuracy",
-    "task_loss",
-    "task_losses",
-    "task_names",
-]
+_EXPORTS = {
+    "Example": "base",
+    "Pair": "base",
+    "ShuffledTask": "base",
+    "Task": "base",
+    "split_of": "base",
+    "TaskBatch": "loss",
+    "evaluate_task": "loss",
+    "task_accuracy": "loss",
+    "task_loss": "loss",
+    "task_losses": "loss",
+    "get_task": "registry",
+    "task_names": "registry",
+}
+__all__ = sorted(_EXPORTS)
+# Lazy: `sparsecircuits --help` imports tasks.cli, which must not pull in torch.
+__getattr__ = lazy_exports(__name__, _EXPORTS)

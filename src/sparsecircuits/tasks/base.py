@@ -20,6 +20,7 @@ SPLITS = ("train", "heldout")
 HELDOUT_EVERY = 4  # one distinct pair in four goes to held-out (by hash of its tokens)
 PROBE_SAMPLES = 48
 CHUNK = 32  # drafts encoded per batched tokenizer call
+LONG_PROMPT = 400  # characters; longer prompts are not encoded twice (see _candidates)
 PROBE_MIN_ACCEPT = 0.25
 
 
@@ -195,11 +196,12 @@ class Task:
             )
         sample = context.preamble(random.Random(0), 2000)
         cpt = max(1.0, len(sample) / max(1, len(tokenizer.encode(sample))))
-        failures: Counter[str] = Counter()
+        reasons: list[str] = []
         for v in self.variants:
             setup = _Setup(GenContext(v.key, names, bare), cpt)
             rng = random.Random(f"{self.name}|probe|{v.key}")
             ok = 0
+            failures: Counter[str] = Counter()
             for ex, why in self._candidates(rng, tokenizer, setup, 256, PROBE_SAMPLES):
                 if ex is not None:
                     ok += 1
@@ -207,7 +209,10 @@ class Task:
                     failures[why] += 1
             if ok >= PROBE_MIN_ACCEPT * PROBE_SAMPLES:
                 return setup
-        why = failures.most_common(1)[0][0] if failures else "the generator produced nothing"
+            reasons.append(failures.most_common(1)[0][0] if failures else "no usable prompts")
+        why = reasons[0]
+        if len(reasons) > 1:
+            why += f" (and its fallback phrasing fails too: {'; '.join(reasons[1:])})"
         raise UserError(
             f"task {self.name} cannot be expressed with this tokenizer: {why}; retrain the "
             "tokenizer on more Python code (vocabulary 2048 or more) or leave this task out."
@@ -226,11 +231,15 @@ class Task:
             room = max(0.0, (max_len * 0.92) * setup.chars_per_token - core_chars)
             pre = context.preamble(rng, int(rng.random() * room))
             drafts.append((d, pre))
-        texts = []
+        texts: list[str] = []
+        plan = []  # per draft and side: (index into texts, uses the last-line shortcut)
         for d, pre in drafts:
             for core, cont in ((d.core_pos, d.cont_pos), (d.core_neg, d.cont_neg)):
+                prompt = pre + core
                 tail = _last_line(core)
-                texts += [pre + core, tail, tail + cont]
+                short = len(prompt) > LONG_PROMPT and bool(tail)
+                plan.append((len(texts), short))
+                texts += [prompt, tail, tail + cont] if short else [prompt, prompt + cont]
         # one batched call: encoding dominates the cost of generation
         ids = (
             tok.encode_batch(texts)
@@ -241,7 +250,12 @@ class Task:
         for i, (d, pre) in enumerate(drafts):
             enc = []
             for j, (core, cont) in enumerate(((d.core_pos, d.cont_pos), (d.core_neg, d.cont_neg))):
-                p, tail, tail_full = ids[6 * i + 3 * j : 6 * i + 3 * j + 3]
+                at, short = plan[2 * i + j]
+                p = ids[at]
+                if not short:
+                    enc += [p, ids[at + 1]]
+                    continue
+                tail, tail_full = ids[at + 1], ids[at + 2]
                 # prompt+continuation = prompt's tokens before its last line + (last line+continuation),
                 # valid when the last line tokenizes the same alone as inside the prompt
                 if tail and len(p) >= len(tail) and p[len(p) - len(tail) :] == tail:

@@ -111,7 +111,7 @@ def evaluate_task(
     was_training = getattr(model, "training", False)
     if hasattr(model, "eval"):
         model.eval()
-    loss_sum, correct, count = 0.0, 0.0, 0
+    loss_sum, correct, count = 0.0, 0, 0
     try:
         starts = range(0, len(pairs), batch_size)
         for i in tqdm(starts, desc=f"eval {task.name}", disable=not progress, leave=False):
@@ -119,7 +119,8 @@ def evaluate_task(
             width = int(batch.last_pos.max()) + 1
             logits = model(batch.tokens[:, :width], last_pos=batch.last_pos)
             loss_sum += float(task_losses(logits, batch.target, batch.other).sum())
-            correct += float(task_accuracy(logits, batch.target, batch.other)) * len(batch)
+            two = _pair_logits(logits, batch.target, batch.other)
+            correct += int((two[:, 0] > two[:, 1]).sum())
             count += len(batch)
     finally:
         if was_training and hasattr(model, "train"):

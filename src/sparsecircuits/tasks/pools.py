@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 
 NOUNS = [
     "user",
@@ -544,7 +545,9 @@ def class_name(rng: random.Random) -> str:
     return pick(rng, PREFIXES).capitalize() + pick(rng, CLASS_NOUNS)
 
 
-def distinct(rng: random.Random, make, k: int, avoid: set[str] | None = None) -> list[str]:
+def distinct(
+    rng: random.Random, make: Callable[[random.Random], str], k: int, avoid: set[str] | None = None
+) -> list[str]:
     """`k` distinct values of `make(rng)`, none in `avoid`."""
     out: list[str] = []
     seen = set(avoid or ())

@@ -1,13 +1,8 @@
 """Circuit validation: sufficiency, necessity, stochastic ablation, binarisation and controls."""
 
+from sparsecircuits.lazy import lazy_exports
 from sparsecircuits.validate.config import CHECKS, ValidationConfig, parse_checks
 
 __all__ = ["CHECKS", "ValidationConfig", "parse_checks", "validate_circuit"]
-
-
-def __getattr__(name: str):  # lazy: `sparsecircuits --help` must not import torch
-    if name == "validate_circuit":
-        from sparsecircuits.validate.runner import validate_circuit
-
-        return validate_circuit
-    raise AttributeError(name)
+# Lazy: `sparsecircuits --help` must not import torch.
+__getattr__ = lazy_exports(__name__, {"validate_circuit": "runner"})

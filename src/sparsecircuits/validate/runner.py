@@ -60,16 +60,20 @@ def resolve_run_dir(raw: dict[str, Any], circuit_path: Path, run_dir: str | Path
 
 
 def _prune_config(raw: dict[str, Any]) -> Any:
-    """The circuit's pruning settings as a PruneConfig (search bookkeeping left out)."""
+    """The circuit's pruning settings as a PruneConfig.
+
+    Keys this version of PruneConfig does not know (search bookkeeping, settings of other
+    versions) are left out, so an older circuit file still validates.
+    """
+    import dataclasses
+
     from sparsecircuits.prune.config import PruneConfig
 
-    hp = {k: v for k, v in dict(raw.get("hyperparameters") or {}).items() if k != "search"}
-    if not hp:
-        hp = {
-            "target_loss": raw["target_loss"],
-            "ablation": raw["ablation"],
-            "seed": raw.get("seed", 0),
-        }
+    known = {f.name for f in dataclasses.fields(PruneConfig)}
+    hp = {k: v for k, v in dict(raw.get("hyperparameters") or {}).items() if k in known}
+    hp.setdefault("target_loss", raw["target_loss"])
+    hp.setdefault("ablation", raw["ablation"])
+    hp.setdefault("seed", raw.get("seed", 0))
     return PruneConfig.from_dict(hp)
 
 
@@ -211,12 +215,23 @@ def validate_circuit(
             say(f"{name}: reused from the previous run with the same settings")
             continue
         say(f"{name}: running")
+        t_check = time.perf_counter()
         if name == "sufficiency":
             rec = verdicts.judge_sufficiency(
                 loss(circuit, "mean"), loss(circuit, "resample"), target, cfg
             )
             # For reference only: a random node set of the same size, mean-ablated elsewhere.
             rec["loss_random_same_size"] = verdicts._r(loss(random_like(circuit, seed), "mean"))
+            reported = (raw.get("losses") or {}).get("circuit")
+            if (
+                raw["ablation"] == "mean"
+                and reported is not None
+                and abs(reported - rec["loss_mean"]) > 1e-3
+            ):
+                rec["note"] = (
+                    f"pruning reported {reported:.4f} for this circuit; the held-out pairs or the mean "
+                    "activations changed since (task generator, corpus or cache)"
+                )
             if raw["ablation"] == "zero":
                 rec["loss_zero"] = verdicts._r(loss(circuit, "zero"))
         elif name == "necessity":
@@ -278,6 +293,7 @@ def validate_circuit(
                 )
         else:  # parse_checks only lets known names through
             raise UserError(f"unknown check {name!r}; see `sparsecircuits validate --help`.")
+        rec["seconds"] = round(time.perf_counter() - t_check, 3)
         results[name] = rec
         write(final=False)
     write(final=True)
