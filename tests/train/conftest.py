@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from train_helpers import tiny_config_dict
 
 torch.set_num_threads(1)
 
@@ -43,27 +44,6 @@ def tiny_corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
         BuildConfig(sources=[str(src)], out=out, vocab_size=300, val_fraction=0.25, progress=False)
     )
     return out
-
-
-def tiny_config_dict(corpus_dir: Path, **train) -> dict:
-    """A [model]/[train] dict for a 2-layer, d_model 16 model that trains in a blink."""
-    t = {
-        "corpus": str(corpus_dir),
-        "steps": 8,
-        "batch_size": 4,
-        "seq_len": 16,
-        "lr": 0.01,
-        "target_fraction": 0.25,
-        "anneal_frac": 0.5,
-        "eval_every": 4,
-        "eval_batches": 1,
-        "checkpoint_every": 4,
-        "log_every": 2,
-        "device": "cpu",
-    }
-    t.update(train)
-    m = {"vocab_size": 300, "block_size": 32, "n_layer": 2, "d_model": 16, "d_head": 4}
-    return {"model": m, "train": t}
 
 
 @pytest.fixture

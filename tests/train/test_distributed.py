@@ -35,7 +35,7 @@ def _worker(rank: int, world: int, port: int, cfg_dict: dict, out: str) -> None:
 
 
 def test_two_processes_match_one(tiny_corpus: Path, tmp_path: Path) -> None:
-    from conftest import tiny_config_dict
+    from train_helpers import tiny_config_dict
 
     cfg = tiny_config_dict(tiny_corpus, steps=4, batch_size=4, eval_every=2, checkpoint_every=4)
     train(RunConfig.from_dict(cfg), tmp_path / "one")

@@ -160,13 +160,51 @@ class ModelConfig:
 # AbsTopK: keep the k largest-magnitude entries of the last dimension.
 
 
+# Non-negative floats order exactly like their bit patterns read as signed integers of the same
+# width, and torch.topk compares integers ~25% faster than floats on CPU (no NaN handling).
+_ORDER_DTYPE = {
+    torch.float32: torch.int32,
+    torch.float64: torch.int64,
+    torch.float16: torch.int16,
+    torch.bfloat16: torch.int16,
+}
+
+
+def _abs_topk_indices(x: Tensor, k: int) -> Tensor:
+    """Indices (unsorted) of the k entries of largest |x| along the last dimension."""
+    a = x.detach().abs()
+    int_dtype = _ORDER_DTYPE.get(a.dtype)
+    if int_dtype is not None:  # abs() cleared the sign bit, so the integer order is |x|'s order
+        a = a.view(int_dtype)
+    return a.topk(k, dim=-1, sorted=False).indices
+
+
+class _AbsTopK(torch.autograd.Function):
+    """AbsTopK whose backward reuses the forward's indices: grad * mask, as one gather + scatter."""
+
+    @staticmethod
+    def forward(ctx, x: Tensor, k: int) -> Tensor:
+        idx = _abs_topk_indices(x, k)
+        ctx.save_for_backward(idx)
+        return torch.zeros_like(x).scatter_(-1, idx, x.gather(-1, idx))
+
+    @staticmethod
+    def backward(ctx, grad: Tensor) -> tuple[Tensor, None]:
+        (idx,) = ctx.saved_tensors
+        # Differentiable ops of grad with a fixed idx, so double backward stays correct.
+        return torch.zeros_like(grad).scatter(-1, idx, grad.gather(-1, idx)), None
+
+
 def abs_topk(x: Tensor, k: int) -> Tensor:
     """Keep the k entries of largest |x| along the last dimension (exactly k), zero the rest."""
     if k >= x.shape[-1]:
         return x
-    # topk + scatter measured faster than a kthvalue threshold on CPU (benchmarks in docs/sites.md)
-    idx = x.abs().topk(k, dim=-1, sorted=False).indices
-    return torch.zeros_like(x).scatter(-1, idx, x.gather(-1, idx))
+    # topk + scatter measured faster than a kthvalue threshold or a bit-pattern radix select on
+    # CPU (benchmarks in docs/sites.md); the custom backward skips autograd's gather/scatter pair.
+    if x.requires_grad and torch.is_grad_enabled():
+        return _AbsTopK.apply(x, k)
+    idx = _abs_topk_indices(x, k)
+    return torch.zeros_like(x).scatter_(-1, idx, x.gather(-1, idx))
 
 
 def _topk_k(config: ModelConfig, site: str, width: int) -> int | None:
@@ -288,6 +326,7 @@ class CausalSelfAttention(nn.Module):
         self.k_k = _topk_k(config, "attn.k", width)
         self.k_v = _topk_k(config, "attn.v", width)
         self.k_out = _topk_k(config, "attn.resid_delta", config.d_model)
+        self.qkv_same_k = self.k_q is not None and self.k_q == self.k_k == self.k_v
         self._hooks = hooks  # shared with the model: {site name: [fn, ...]}
         self.names = {s: f"{layer}.{s}" for s in SITES if s.startswith("attn.")}
 
@@ -297,13 +336,19 @@ class CausalSelfAttention(nn.Module):
             x = abs_topk(x, self.k_act_in)
         if hooks:
             x = _run_hooks(hooks, names["attn.act_in"], x)
-        q, k, v = self.c_attn(x).split(self.n_head * self.d_head, dim=-1)
-        if self.k_q is not None:  # top-k over all heads' channels jointly
-            q = abs_topk(q, self.k_q)
-        if self.k_k is not None:
-            k = abs_topk(k, self.k_k)
-        if self.k_v is not None:
-            v = abs_topk(v, self.k_v)
+        width = self.n_head * self.d_head
+        qkv = self.c_attn(x)
+        if self.qkv_same_k:  # one top-k call for q, k and v (each over all heads' channels)
+            shape = qkv.shape
+            qkv = abs_topk(qkv.view(*shape[:-1], 3, width), self.k_q).view(shape)
+        q, k, v = qkv.split(width, dim=-1)
+        if not self.qkv_same_k:  # top-k over all heads' channels jointly
+            if self.k_q is not None:
+                q = abs_topk(q, self.k_q)
+            if self.k_k is not None:
+                k = abs_topk(k, self.k_k)
+            if self.k_v is not None:
+                v = abs_topk(v, self.k_v)
         if hooks:
             q = _run_hooks(hooks, names["attn.q"], q)
             k = _run_hooks(hooks, names["attn.k"], k)

@@ -1,32 +1,29 @@
 """Circuit extraction: mean-activation cache, node masks, mask training, bisection, edges, Circuit files."""
 
-from sparsecircuits.prune.ablation import Ablator, ablated_forward, evaluate_nodes
-from sparsecircuits.prune.circuit import SCHEMA_VERSION, Circuit, load_circuit, save_circuit
-from sparsecircuits.prune.config import PruneConfig
-from sparsecircuits.prune.edges import count_edges
-from sparsecircuits.prune.means import ActivationStats, load_or_compute_means, load_or_compute_stats
-from sparsecircuits.prune.nodes import Keep, ids_from_keep, keep_from_ids, node_id, parse_node_id
-from sparsecircuits.prune.pipeline import TargetUnreachable, find_circuit, prune_task
+from sparsecircuits.lazy import lazy_exports
 
-__all__ = [
-    "SCHEMA_VERSION",
-    "ActivationStats",
-    "Ablator",
-    "Circuit",
-    "Keep",
-    "PruneConfig",
-    "TargetUnreachable",
-    "ablated_forward",
-    "count_edges",
-    "evaluate_nodes",
-    "find_circuit",
-    "ids_from_keep",
-    "keep_from_ids",
-    "load_circuit",
-    "load_or_compute_means",
-    "load_or_compute_stats",
-    "node_id",
-    "parse_node_id",
-    "prune_task",
-    "save_circuit",
-]
+_EXPORTS = {
+    "Ablator": "ablation",
+    "ablated_forward": "ablation",
+    "evaluate_nodes": "ablation",
+    "SCHEMA_VERSION": "circuit",
+    "Circuit": "circuit",
+    "load_circuit": "circuit",
+    "save_circuit": "circuit",
+    "PruneConfig": "config",
+    "count_edges": "edges",
+    "ActivationStats": "means",
+    "load_or_compute_means": "means",
+    "load_or_compute_stats": "means",
+    "Keep": "nodes",
+    "ids_from_keep": "nodes",
+    "keep_from_ids": "nodes",
+    "node_id": "nodes",
+    "parse_node_id": "nodes",
+    "TargetUnreachable": "pipeline",
+    "find_circuit": "pipeline",
+    "prune_task": "pipeline",
+}
+__all__ = sorted(_EXPORTS)
+# Lazy: `sparsecircuits --help` imports prune.cli, which must not pull in torch.
+__getattr__ = lazy_exports(__name__, _EXPORTS)

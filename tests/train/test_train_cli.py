@@ -11,7 +11,7 @@ from sparsecircuits.cli import main
 
 
 def _write_config(tmp_path: Path, corpus: Path, **train) -> Path:
-    from conftest import tiny_config_dict
+    from train_helpers import tiny_config_dict
 
     path = tmp_path / "cfg.toml"
     path.write_text(tomli_w.dumps(tiny_config_dict(corpus, **train)))
