@@ -1,7 +1,9 @@
 """Benchmark: one training step of sparse training (projection + AbsTopK) vs dense, same shape.
 
 Usage: .venv/bin/python benchmarks/bench_train_step.py [--config configs/tiny-sparse.toml]
-       [--steps 30] [--threads 2] [--out benchmarks/results/train_step.json]
+       [--steps 30] [--threads 2] [--batch-size B] [--seq-len T]
+       [--out benchmarks/results/train_step.json]
+--batch-size/--seq-len override the config's (e.g. to time the paper-1x shape on a CPU).
 Both variants run in the same process, interleaved step by step, on random tokens; the
 reported time is the median per step. A step is forward, backward, gradient RMS clip, AdamW,
 and (sparse only) the weight projection at the target fraction. A third variant, dense weights
@@ -70,10 +72,18 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=30)
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--batch-size", type=int, default=None, help="override train.batch_size")
+    ap.add_argument("--seq-len", type=int, default=None, help="override train.seq_len")
     ap.add_argument("--out", default="benchmarks/results/train_step.json")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
+    load_at_start = round(os.getloadavg()[0], 2)
     config = load_config(args.config)
+    if args.batch_size is not None:
+        config.train.batch_size = args.batch_size
+    if args.seq_len is not None:
+        config.train.seq_len = args.seq_len
+    config.train.validate(config.model.block_size)
     t = config.train
     gen = torch.Generator().manual_seed(0)
     _, sparse_step = make_variant(config, sparse=True)
@@ -135,6 +145,7 @@ def main() -> None:
             "platform": platform.platform(),
             "processor": platform.processor() or platform.machine(),
             "cpu_count": os.cpu_count(),
+            "load_avg_1m_at_start": load_at_start,
             "load_avg_1m_at_end": round(os.getloadavg()[0], 2),
             "torch": torch.__version__,
             "python": platform.python_version(),

@@ -136,15 +136,16 @@ def prune_stage(run_dir: Path, out: Path, tasks: list[str]) -> list[Path]:
 
 
 def validate_stage(paths: list[Path], checks: str) -> None:
-    """Validation results written into each circuit file (resumes finished checks)."""
-    from sparsecircuits.validate.runner import validate_circuit
+    """Validation results written into each circuit file (resumes finished checks).
 
-    names = None if checks == "all" else [c.strip() for c in checks.split(",") if c.strip()]
+    The demo draws fewer stochastic ablations and fits binarisation on fewer pairs than
+    `sparsecircuits validate` does by default, to stay within minutes on a laptop.
+    """
+    from sparsecircuits.validate import ValidationConfig, parse_checks, validate_circuit
+
+    cfg = ValidationConfig(stochastic_draws=8, binarise_fit_pairs=64)
     for path in paths:
-        if names is None:
-            validate_circuit(path)
-        else:
-            validate_circuit(path, checks=names)
+        validate_circuit(path, checks=parse_checks(checks), cfg=cfg)
 
 
 def summary_table(paths: list[Path]) -> str:

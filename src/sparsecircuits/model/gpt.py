@@ -192,7 +192,7 @@ class _AbsTopK(torch.autograd.Function):
     def backward(ctx, grad: Tensor) -> tuple[Tensor, None]:
         (idx,) = ctx.saved_tensors
         # Differentiable ops of grad with a fixed idx, so double backward stays correct.
-        return torch.zeros_like(grad).scatter(-1, idx, grad.gather(-1, idx)), None
+        return torch.zeros_like(grad).scatter_(-1, idx, grad.gather(-1, idx)), None
 
 
 def abs_topk(x: Tensor, k: int) -> Tensor:

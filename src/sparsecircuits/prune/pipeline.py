@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as _dt
 import time
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -47,6 +48,45 @@ def _loss_acc(logits: torch.Tensor, batch: Any) -> tuple[float, float]:
     )
 
 
+@dataclasses.dataclass
+class SizeSearch:
+    """Mask training plus bisection on the learned node ranking."""
+
+    k: int | None  # smallest number of kept nodes meeting the target; None if none does
+    seen: dict[int, float]  # held-out loss at every size the bisection tried
+    tau: torch.Tensor
+    train_log: list[dict[str, float]]
+    keep_top: Callable[[int], Keep]  # the k highest-ranked nodes as a Keep
+
+
+def search_size(
+    model: torch.nn.Module,
+    train_pairs: list[Any],
+    heldout: Any,
+    pad_id: int,
+    widths: dict[str, int],
+    ablator: Callable[[], Ablator],
+    cfg: PruneConfig,
+    progress: bool = True,
+) -> SizeSearch:
+    """Learn node masks on `train_pairs`, rank nodes by tau, bisect on the held-out batch."""
+    tau, log = train_masks(model, train_pairs, pad_id, widths, ablator(), cfg, progress=progress)
+    order = rank_nodes(tau)
+    n_total = tau.numel()
+
+    def keep_top(k: int) -> Keep:
+        flat = torch.zeros(n_total, dtype=torch.bool)
+        flat[order[:k]] = True
+        return flat_to_keep(widths, flat)
+
+    def loss_at(k: int) -> float:
+        logits = batch_logits(model, heldout, keep_top(k), ablator(), cfg.eval_batch_size)
+        return _loss_acc(logits, heldout)[0]
+
+    k, seen = bisect_size(loss_at, n_total, int((tau >= 0).sum()), cfg.target_loss)
+    return SizeSearch(k, seen, tau, log, keep_top)
+
+
 def find_circuit(
     model: torch.nn.Module,
     train_pairs: list[Any],
@@ -78,24 +118,10 @@ def find_circuit(
             f"{cfg.target_loss}; raise --target-loss above {full_loss:.3f} or train the model longer"
         )
 
-    tau, log = train_masks(model, train_pairs, pad_id, widths, ablator(), cfg, progress=progress)
-    order = rank_nodes(tau)
-    n_total = tau.numel()
-
-    def keep_top(k: int) -> Keep:
-        flat = torch.zeros(n_total, dtype=torch.bool)
-        flat[order[:k]] = True
-        return flat_to_keep(widths, flat)
-
-    def loss_at(k: int) -> float:
-        return _loss_acc(
-            batch_logits(model, heldout, keep_top(k), ablator(), cfg.eval_batch_size), heldout
-        )[0]
-
-    k, seen = bisect_size(loss_at, n_total, int((tau >= 0).sum()), cfg.target_loss)
-    if k is None:  # cannot happen (all nodes kept = the full model, which met the target)
-        k = n_total
-    keep = keep_top(k)
+    size = search_size(model, train_pairs, heldout, pad_id, widths, ablator, cfg, progress)
+    tau, log, seen = size.tau, size.train_log, size.seen
+    k = size.k if size.k is not None else tau.numel()  # unreachable: all nodes = the full model
+    keep = size.keep_top(k)
     logits = batch_logits(model, heldout, keep, ablator(), cfg.eval_batch_size)
     c_loss, c_acc = _loss_acc(logits, heldout)
 

@@ -15,13 +15,12 @@ from typing import Any
 import torch
 
 from sparsecircuits.prune.ablation import Ablator, batch_logits
-from sparsecircuits.prune.bisect import bisect_size, rank_nodes
 from sparsecircuits.prune.config import PruneConfig
 from sparsecircuits.prune.edges import count_edges
 from sparsecircuits.prune.means import ActivationStats
-from sparsecircuits.prune.nodes import Keep, flat_to_keep, site_widths
-from sparsecircuits.prune.optimize import crop, train_masks
-from sparsecircuits.prune.pipeline import load_stats
+from sparsecircuits.prune.nodes import site_widths
+from sparsecircuits.prune.optimize import crop
+from sparsecircuits.prune.pipeline import load_stats, search_size
 
 
 @dataclasses.dataclass
@@ -50,7 +49,7 @@ def prune_control(
     stats: ActivationStats | None,
     progress: bool = True,
 ) -> ControlResult:
-    """Train masks and bisect exactly as pruning does, without the full-model gate."""
+    """Train masks and bisect exactly as pruning does (`search_size`), without the full-model gate."""
     from sparsecircuits.tasks import TaskBatch, get_task
 
     task = get_task(task_name)
@@ -71,21 +70,8 @@ def prune_control(
     widths = site_widths(model)
     heldout = crop(TaskBatch.from_pairs(heldout_pairs, pad))
     full = _loss(batch_logits(model, heldout, {}, ablator(), cfg.eval_batch_size), heldout)
-    tau, _ = train_masks(model, train_pairs, pad, widths, ablator(), cfg, progress=progress)
-    order = rank_nodes(tau)
-    n_total = tau.numel()
-
-    def keep_top(k: int) -> Keep:
-        flat = torch.zeros(n_total, dtype=torch.bool)
-        flat[order[:k]] = True
-        return flat_to_keep(widths, flat)
-
-    def loss_at(k: int) -> float:
-        return _loss(
-            batch_logits(model, heldout, keep_top(k), ablator(), cfg.eval_batch_size), heldout
-        )
-
-    k, seen = bisect_size(loss_at, n_total, int((tau >= 0).sum()), cfg.target_loss)
+    size = search_size(model, train_pairs, heldout, pad, widths, ablator, cfg, progress)
+    k, seen = size.k, size.seen
     if k is None:
         best_k = min(seen, key=seen.__getitem__)
         return ControlResult(
@@ -97,7 +83,7 @@ def prune_control(
             f"no node set on the learned ranking reaches {cfg.target_loss:g} "
             f"(best {seen[best_k]:.3f} at {best_k} nodes; full model {full:.3f})",
         )
-    keep = keep_top(k)
+    keep = size.keep_top(k)
     return ControlResult(True, k, len(count_edges(model, keep)), full, seen[k], None)
 
 
