@@ -14,6 +14,7 @@ from typing import Any
 
 from sparsecircuits import fileio
 from sparsecircuits.errors import UserError
+from sparsecircuits.prune.config import PruneConfig
 
 # Shipped with the package: a tiny-sparse run trained longer than the 5-minute preset.
 BUNDLED_RUN = Path(__file__).resolve().parent.parent / "bundled" / "tiny-sparse"
@@ -92,8 +93,12 @@ def model_stage(out: Path, corpus: Path, force_train: bool) -> Path:
     return run
 
 
-def choose_tasks(run_dir: Path, opts: DemoOptions, target: float) -> list[dict[str, Any]]:
-    """Evaluate the full model on every task; keep the first `n_tasks` it does well enough."""
+def choose_tasks(run_dir: Path, opts: DemoOptions, cfg: PruneConfig) -> list[dict[str, Any]]:
+    """Score the full model on every task as pruning will see it; keep the first `n_tasks` it does.
+
+    A task qualifies when the whole model's held-out loss on prompts of pruning's length is
+    under the target: only then can a circuit meet it.
+    """
     from sparsecircuits.tasks import evaluate_task, get_task, task_names
     from sparsecircuits.train import load_run
 
@@ -102,22 +107,29 @@ def choose_tasks(run_dir: Path, opts: DemoOptions, target: float) -> list[dict[s
     rows = []
     for name in names:
         try:
-            res = evaluate_task(run.model, get_task(name), run.tokenizer, n=128, split="heldout")
+            res = evaluate_task(
+                run.model,
+                get_task(name),
+                run.tokenizer,
+                n=cfg.n_heldout,
+                split="heldout",
+                seed=cfg.seed,
+                max_len=cfg.max_len,
+            )
         except UserError as e:  # the tokenizer cannot express this task
             _say(f"  {name}: skipped ({e})")
             continue
         rows.append({"task": name, **res})
         _say(f"  {name:28s} loss {res['loss']:.3f}  accuracy {res['accuracy']:.2f}")
-    if opts.tasks:
-        return rows
-    # Leave room under the target: pruning must get there with most of the model ablated.
-    doable = [r for r in rows if r["loss"] <= 0.5 * target]
-    return doable[: opts.n_tasks]
+        doable = [r for r in rows if r["loss"] <= cfg.target_loss]
+        if not opts.tasks and len(doable) >= opts.n_tasks:
+            break
+    return rows if opts.tasks else [r for r in rows if r["loss"] <= cfg.target_loss]
 
 
 def prune_stage(run_dir: Path, out: Path, tasks: list[str]) -> list[Path]:
     """One circuit file per task under `out/circuits`; finished ones are reused."""
-    from sparsecircuits.prune import PruneConfig, TargetUnreachable, prune_task, save_circuit
+    from sparsecircuits.prune import TargetUnreachable, prune_task, save_circuit
     from sparsecircuits.train import load_run
 
     run = load_run(run_dir)
@@ -164,7 +176,6 @@ def summary_table(paths: list[Path]) -> str:
 
 def run_demo(opts: DemoOptions) -> Path:
     """Run every stage, print the summary table and per-stage times, return the report path."""
-    from sparsecircuits.prune import PruneConfig
     from sparsecircuits.report.build import write_report
 
     out = opts.out
@@ -176,7 +187,7 @@ def run_demo(opts: DemoOptions) -> Path:
     with _stage(opts, "model"):
         run_dir = model_stage(out, corpus, opts.force_train)
     with _stage(opts, "choose tasks"):
-        chosen = choose_tasks(run_dir, opts, PruneConfig().target_loss)
+        chosen = choose_tasks(run_dir, opts, PruneConfig())[: opts.n_tasks]
         if not chosen:
             raise UserError(
                 "the model reaches the target on no task; train longer "
