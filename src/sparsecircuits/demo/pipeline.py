@@ -31,7 +31,7 @@ class DemoOptions:
     tasks: list[str] | None = None  # None: choose automatically
     n_tasks: int = 3
     force_train: bool = False
-    checks: str = "sufficiency,necessity,stochastic,binarisation"
+    checks: str = "sufficiency,necessity,stochastic"
     timings: dict[str, float] = field(default_factory=dict)
 
 
