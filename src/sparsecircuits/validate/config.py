@@ -43,7 +43,9 @@ class ValidationConfig:
     # Binarisation: each circuit node replaced by a two-level step function.
     binarise_fractions: tuple[float, ...] = (0.25, 0.5, 0.75)
     binarise_factor: float = 2.0  # binarised loss must be <= this x target
-    binarise_fit_pairs: int = 64  # train-split pairs used to choose thresholds (one forward per candidate per node)
+    binarise_fit_pairs: int = (
+        64  # train-split pairs used to choose thresholds (one forward per candidate per node)
+    )
     # Controls: a control passes if it needs >= this x the real circuit's edges (or fails).
     control_edge_factor: float = 4.0
     # Evaluation.
