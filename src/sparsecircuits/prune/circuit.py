@@ -114,8 +114,8 @@ def save_circuit(circuit: Circuit, path: str | Path) -> None:
     atomic_write_json(path, circuit.to_json())
 
 
-def load_circuit(path: str | Path) -> Circuit:
-    """Read a circuit file, with a clear error for a missing or malformed one."""
+def _read_json(path: str | Path) -> Any:
+    """A circuit file's JSON, with a clear error for a missing or unparsable one."""
     path = Path(path)
     if not path.is_file():
         raise UserError(
@@ -127,7 +127,19 @@ def load_circuit(path: str | Path) -> Circuit:
         raise UserError(
             f"circuit file {path} is not valid JSON ({e}); regenerate it with `sparsecircuits prune`"
         ) from None
-    return Circuit.from_json(data)
+    return data
+
+
+def read_circuit_json(path: str | Path) -> dict[str, Any]:
+    """A circuit file as a raw dict, schema-checked; fields this version does not know survive."""
+    data = _read_json(path)
+    Circuit.from_json(data)  # raises UserError naming what is wrong
+    return data
+
+
+def load_circuit(path: str | Path) -> Circuit:
+    """Read a circuit file, with a clear error for a missing or malformed one."""
+    return Circuit.from_json(_read_json(path))
 
 
 def weights_of_edges(edges: list[tuple[str, str, float]]) -> list[dict[str, Any]]:

@@ -15,28 +15,11 @@ from tqdm import tqdm
 
 from sparsecircuits.errors import UserError
 from sparsecircuits.fileio import atomic_write_json
+from sparsecircuits.prune.circuit import read_circuit_json
 from sparsecircuits.validate import verdicts
 from sparsecircuits.validate.config import CHECKS, ValidationConfig
 
 Log = Callable[[str], None]
-
-
-def _read_raw(path: Path) -> dict[str, Any]:
-    """The circuit file as a dict (kept whole, so fields this version does not know survive)."""
-    from sparsecircuits.prune.circuit import Circuit
-
-    if not path.is_file():
-        raise UserError(
-            f"circuit file {path} does not exist; create it with `sparsecircuits prune`."
-        )
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise UserError(
-            f"circuit file {path} is not valid JSON ({e}); regenerate it with `sparsecircuits prune`."
-        ) from None
-    Circuit.from_json(raw)  # schema check: raises UserError naming what is wrong
-    return raw
 
 
 def resolve_run_dir(raw: dict[str, Any], circuit_path: Path, run_dir: str | Path | None) -> Path:
@@ -130,7 +113,7 @@ def validate_circuit(
     cfg = cfg or ValidationConfig()
     say = log or (lambda msg: None)
     path = Path(circuit_path)
-    raw = _read_raw(path)
+    raw = read_circuit_json(path)
     seed = int(raw.get("seed", 0)) if seed is None else int(seed)
     key = _settings_key(raw, seed, cfg)
     old = raw.get("validation") or {}
@@ -198,7 +181,7 @@ def validate_circuit(
                 "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
             }
         )
-        fresh_raw = _read_raw(path)
+        fresh_raw = read_circuit_json(path)
         fresh_raw["validation"] = dict(record)
         atomic_write_json(path, fresh_raw)
 
