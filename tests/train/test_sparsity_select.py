@@ -1,10 +1,12 @@
-"""The projection's selection routines (radix select, per-row argmax) against sort-based references."""
+"""The projection's selection routines (the numba kernel; the torch radix select and per-row argmax)
+against sort-based references."""
 
 import math
 
 import pytest
 import torch
 
+from sparsecircuits import kernels
 from sparsecircuits.train import sparsity
 from sparsecircuits.train.sparsity import kth_largest_key, project_tensor_
 
@@ -37,15 +39,46 @@ def _reference_projection(w: torch.Tensor, fraction: float, j: int) -> torch.Ten
     return w * (scores >= threshold)
 
 
+@pytest.fixture(params=["torch", "kernel-serial", "kernel-parallel"])
+def path(request, monkeypatch):
+    """Run a test on the torch path, then on the numba kernel on one thread and on two."""
+    if request.param == "torch":
+        monkeypatch.setattr(kernels, "usable", lambda t: False)
+    elif request.param == "kernel-serial":
+        monkeypatch.setattr(kernels, "_PAR_MIN", 1 << 62)
+    else:
+        monkeypatch.setattr(kernels, "_threads", lambda numel: 2)
+    return request.param
+
+
 @pytest.mark.parametrize("shape", [(300, 240), (64, 33), (1000,)])
 @pytest.mark.parametrize("j", [0, 4, 12])
-def test_projection_matches_sort_reference(shape: tuple[int, ...], j: int) -> None:
+def test_projection_matches_sort_reference(path, shape: tuple[int, ...], j: int) -> None:
     gen = torch.Generator().manual_seed(sum(shape) + j)
     w = torch.randn(*shape, generator=gen)  # distinct magnitudes almost surely
     for fraction in (0.01, 0.125, 0.6):
         got = w.clone()
         project_tensor_(got, fraction, j)
         assert torch.equal(got, _reference_projection(w, fraction, j))
+
+
+@pytest.mark.parametrize("shape", [(300, 240), (64, 33), (16, 8), (70_000,)])
+@pytest.mark.parametrize("j", [0, 4, 12])
+def test_kernel_projection_with_ties_keeps_first_indices(path, shape, j) -> None:
+    """Ties at zero (as after an earlier projection) and a block of equal values: the kernel and
+    the torch path keep the same counts; the kernel also breaks row ties like the stable sort."""
+    gen = torch.Generator().manual_seed(sum(shape) + j)
+    w = torch.randn(*shape, generator=gen) * 0.02
+    flat = w.view(-1)
+    flat[: flat.numel() // 3] = 0.0
+    flat[flat.numel() // 3 : flat.numel() // 3 + 40] = 0.01
+    for fraction in (0.01, 0.125, 0.6):
+        got = w.clone()
+        project_tensor_(got, fraction, j)
+        want = _reference_projection(w, fraction, j)
+        if path != "torch" or j <= sparsity._ARGMAX_MAX_J:  # torch.topk breaks ties anyhow
+            assert torch.equal(got, want)
+        assert got.count_nonzero() == want.count_nonzero()
 
 
 def test_row_top_indices_argmax_and_topk_paths_agree() -> None:

@@ -17,6 +17,7 @@ import math
 import torch
 from torch import nn
 
+from sparsecircuits import kernels
 from sparsecircuits.train.config import TrainConfig
 
 # Kinds of sparse tensors; each is switchable in TrainConfig except "matrix" (always sparse).
@@ -78,6 +79,9 @@ def project_tensor_(weight: torch.Tensor, fraction: float, min_row_nonzeros: int
     n = weight.numel()
     k = kept_count(n, fraction)
     if k >= n:
+        return
+    if kernels.usable(weight) and weight.dim() <= 2:  # same rule, ~5x faster on a CPU
+        kernels.project_(weight, k, min_row_nonzeros)
         return
     # |w| as float32 bit patterns read as int32: non-negative floats (and +inf) order exactly
     # like these integers, which topk compares faster and which a histogram can bucket.

@@ -1,0 +1,81 @@
+"""The numba AbsTopK kernel against the torch path it replaces: same results, ties included, serial
+and multi-threaded, and after a fork. (The projection kernel: tests/train/test_sparsity_select.py.)"""
+
+import multiprocessing
+
+import pytest
+import torch
+
+from sparsecircuits import kernels
+from sparsecircuits.model import gpt
+
+
+@pytest.fixture(params=["serial", "parallel"])
+def threads(request, monkeypatch):
+    """Run each test with the kernels on one thread, then split over two."""
+    if request.param == "serial":
+        monkeypatch.setattr(kernels, "_PAR_MIN", 1 << 62)
+    else:
+        monkeypatch.setattr(kernels, "_PAR_MIN", 0)
+        monkeypatch.setattr(kernels, "_threads", lambda numel: 2)
+    return request.param
+
+
+def _stable_reference(x: torch.Tensor, k: int) -> torch.Tensor:
+    """AbsTopK with ties broken towards the lowest index, by a stable full sort."""
+    order = x.abs().sort(dim=-1, descending=True, stable=True).indices[..., :k]
+    return torch.zeros_like(x).scatter(-1, order, x.gather(-1, order))
+
+
+@pytest.mark.parametrize(("shape", "k"), [((64, 128), 32), ((3, 5, 512), 128), ((7, 40), 1)])
+def test_abs_topk_equals_torch_topk(threads, shape, k) -> None:
+    x = torch.randn(*shape, generator=torch.Generator().manual_seed(k))
+    y, mask = kernels.abs_topk_rows(x, k)
+    ref, ref_mask = gpt._abs_topk_torch(x, k)
+    assert torch.equal(y, ref)
+    assert torch.equal(mask, ref_mask)
+    assert ((mask != 0).sum(-1) == k).all()
+
+
+def test_abs_topk_ties_keep_exactly_k_lowest_indices_first(threads) -> None:
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randint(-3, 4, (200, 64), generator=gen).float()  # 7 values: ties everywhere
+    x[0] = 0.0  # a row of zeros: the first k are kept
+    x[1] = torch.tensor([1.0, -1.0]).repeat(32)  # every entry ties
+    for k in (1, 5, 16, 63):
+        y, mask = kernels.abs_topk_rows(x, k)
+        assert ((mask != 0).sum(-1) == k).all()
+        assert torch.equal(y, _stable_reference(x, k))
+        assert torch.equal(mask[0].nonzero().flatten(), torch.arange(k))
+
+
+def test_abs_topk_orders_extremes(threads) -> None:
+    x = torch.tensor([[1e-40, -0.0, float("inf"), -3e38, 2.0, -1e-45, 5.0, 0.5]] * 4)
+    y, _ = kernels.abs_topk_rows(x, 3)
+    assert torch.equal(y[0], torch.tensor([0, 0, float("inf"), -3e38, 0, 0, 5.0, 0]))
+
+
+def test_usable_only_for_contiguous_float32_on_cpu() -> None:
+    x = torch.randn(4, 8)
+    assert kernels.usable(x)
+    assert not kernels.usable(x.double())
+    assert not kernels.usable(x.bfloat16())
+    assert not kernels.usable(x.t())
+
+
+def _child(queue) -> None:
+    x = torch.randn(512, 128, generator=torch.Generator().manual_seed(0))
+    queue.put((kernels._forked, kernels.abs_topk_rows(x, 32)[0].numpy()))  # numpy: plain pickle
+
+
+def test_forked_child_runs_serially_with_the_same_result() -> None:
+    x = torch.randn(512, 128, generator=torch.Generator().manual_seed(0))
+    parent = kernels.abs_topk_rows(x, 32)[0]  # starts the thread pool before the fork
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    proc = ctx.Process(target=_child, args=(queue,))
+    proc.start()
+    forked, child = queue.get(timeout=60)
+    proc.join(timeout=60)
+    assert forked and proc.exitcode == 0
+    assert torch.equal(torch.from_numpy(child), parent)
