@@ -63,6 +63,13 @@ def _threads(numel: int) -> int:
 
 if numba is not None:
 
+    @njit(nogil=True, cache=True, boundscheck=False, inline="always")
+    def _count_at_least(keys, probe):  # pragma: no cover - compiled
+        count = 0
+        for i in range(keys.shape[0]):
+            count += keys[i] >= probe
+        return count
+
     @njit(nogil=True, cache=True, boundscheck=False)
     def _abs_topk_range(x, k, y, mask, r0, r1):  # pragma: no cover - compiled
         n = x.shape[1]
@@ -76,22 +83,23 @@ if numba is not None:
                 keys[i] = v
                 top = max(top, v)
             # Invariant: count(keys >= lo) >= k > count(keys >= hi). Start lo at top / 8 (three
-            # binades down), which nearly always holds k entries and saves ~5 probes; else at 0.
+            # binades down), which nearly always holds k entries and saves ~5 probes; else at the
+            # smallest nonzero key; with at most k nonzeros (sparse embeddings, ReLU) the answer
+            # is all of them plus the first zeros (lo = 0, no search).
             hi = top + 1
-            lo = max(0, top - (3 << 23))
-            cnt = 0
-            for i in range(n):
-                cnt += keys[i] >= lo
+            lo = max(1, top - (3 << 23))
+            cnt = _count_at_least(keys, lo)
             if cnt < k:
-                lo = 0
+                lo = 1
+                cnt = _count_at_least(keys, lo)
+                if cnt <= k:
+                    lo = 0
             cut = -1  # a probe with exactly k keys at or above it
-            if cnt == k:
+            if lo > 0 and cnt == k:
                 cut = lo
-            while cut < 0 and hi - lo > 1:
+            while cut < 0 and lo > 0 and hi - lo > 1:
                 mid = lo + ((hi - lo) >> 1)
-                cnt = 0
-                for i in range(n):
-                    cnt += keys[i] >= mid
+                cnt = _count_at_least(keys, mid)
                 if cnt == k:
                     cut = mid
                 elif cnt > k:

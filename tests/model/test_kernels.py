@@ -49,6 +49,15 @@ def test_abs_topk_ties_keep_exactly_k_lowest_indices_first(threads) -> None:
         assert torch.equal(mask[0].nonzero().flatten(), torch.arange(k))
 
 
+def test_abs_topk_rows_with_few_nonzeros(threads) -> None:
+    x = torch.zeros(6, 128)
+    x[:, ::8] = torch.arange(1.0, 17.0)  # 16 nonzeros per row, as in a sparse embedding row
+    for k in (8, 16, 32):
+        y, mask = kernels.abs_topk_rows(x, k)
+        assert ((mask != 0).sum(-1) == k).all()
+        assert torch.equal(y, _stable_reference(x, k))
+
+
 def test_abs_topk_orders_extremes(threads) -> None:
     x = torch.tensor([[1e-40, -0.0, float("inf"), -3e38, 2.0, -1e-45, 5.0, 0.5]] * 4)
     y, _ = kernels.abs_topk_rows(x, 3)
