@@ -1,7 +1,7 @@
 """Benchmark: one training step of sparse training (projection + AbsTopK) vs dense, same shape.
 
 Usage: .venv/bin/python benchmarks/bench_train_step.py [--config configs/tiny-sparse.toml]
-       [--steps 30] [--threads 2] [--batch-size B] [--seq-len T]
+       [--steps 60] [--threads 2] [--batch-size B] [--seq-len T]
        [--out benchmarks/results/train_step.json]
 --batch-size/--seq-len override the config's (e.g. to time the paper-1x shape on a CPU).
 Both variants run in the same process, interleaved step by step, on random tokens; the
@@ -25,6 +25,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from sparsecircuits import kernels
 from sparsecircuits.fileio import atomic_write_json
 from sparsecircuits.model import SparseGPT
 from sparsecircuits.train.config import load_config
@@ -69,7 +70,7 @@ def main() -> None:
     """Run the benchmark and record the result."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--config", default="configs/tiny-sparse.toml")
-    ap.add_argument("--steps", type=int, default=30)
+    ap.add_argument("--steps", type=int, default=60)
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--batch-size", type=int, default=None, help="override train.batch_size")
@@ -125,6 +126,8 @@ def main() -> None:
         },
         "steps_timed": args.steps,
         "threads": args.threads,
+        # Whether AbsTopK and the projection ran on the numba kernels (sparsecircuits/kernels.py).
+        "numba_kernels": kernels.usable(torch.zeros(1)),
         "median_step_s": {k: round(v, 5) for k, v in med.items()},
         "sparse_over_dense": round(ratio, 4),
         # Process CPU time per step: less sensitive than wall time to other jobs on a shared machine.
