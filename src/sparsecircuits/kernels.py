@@ -3,15 +3,18 @@
 Why: torch.topk on a CPU sorts (value, index) pairs row by row; at our widths (128-1024) AbsTopK
 was a third of a training step and the projection another tenth. Both only need a threshold:
 non-negative float32s order exactly like their bit patterns read as int32, so each kernel finds
-the k-th largest |x| by counting (vectorised compares), not by moving data.
+the k-th largest |x| on those integers without sorting.
 
 - `abs_topk_rows`: per row, bisection on the bit pattern, stopping as soon as exactly k entries
   are at or above the probe. Keeps exactly k per row; at a tie the lowest indices are kept.
 - `project_`: the projection rule of `train.sparsity` (each row's top-j protected, then the
-  global k-th largest kept, ties at the threshold kept), with a 2-pass radix select.
+  global k-th largest kept, ties at the threshold kept): a histogram of the keys' top bits
+  finds the bucket holding the answer, then an exact select inside it.
 
-Results equal the torch paths bit for bit (tests/test_kernels.py). Everything here is optional:
-callers keep their torch path for tensors `usable` rejects (GPU, other dtypes) or without numba.
+Results equal the torch paths bit for bit where those are deterministic (tests/model/
+test_kernels.py, tests/train/test_sparsity_select.py); where torch.topk breaks ties in its own
+order, the kernels keep the lowest indices. Callers keep their torch path for tensors `usable`
+rejects (GPU, other dtypes) and for installs without numba.
 """
 
 from __future__ import annotations
