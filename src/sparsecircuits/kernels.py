@@ -20,6 +20,7 @@ rejects (GPU, other dtypes) and for installs without numba.
 from __future__ import annotations
 
 import os
+import threading
 
 import numpy as np
 import torch
@@ -190,35 +191,52 @@ if numba is not None:
             w[i] = w[i] if keys[i] >= cut else np.float32(0)
 
     @njit(nogil=True, cache=True, boundscheck=False)
-    def _project_serial(w, cols, j, k):  # pragma: no cover - compiled
+    def _project_serial(w, cols, j, k, keys, hist):  # pragma: no cover - compiled
         n = w.shape[0]
-        keys = np.empty(n, np.int32)
         _keys_range(w.view(np.int32), keys, cols, j, 0, n // cols)
         if n <= _SORT_MAX:
             cut = np.sort(keys)[n - k]
         else:
-            hist = np.zeros(_NBINS, np.int64)
+            hist[:] = 0
             _histogram(keys, hist)
             cut = _kth_largest(keys, hist, k)
         _zero_below(w, keys, cut)
 
     @njit(parallel=True, cache=True, boundscheck=False)
-    def _project_parallel(w, cols, j, k, parts):  # pragma: no cover - compiled
+    def _project_parallel(w, cols, j, k, keys, hists):  # pragma: no cover - compiled
         n = w.shape[0]
         rows = n // cols
-        keys = np.empty(n, np.int32)
-        hists = np.zeros((parts, _NBINS), np.int64)
+        parts = hists.shape[0]
         for c in prange(parts):
             r0, r1 = rows * c // parts, rows * (c + 1) // parts
             _keys_range(w.view(np.int32), keys, cols, j, r0, r1)
+            hists[c][:] = 0
             _histogram(keys[r0 * cols : r1 * cols], hists[c])
-        hist = hists[0].copy()
         for c in range(1, parts):
-            hist += hists[c]
-        cut = _kth_largest(keys, hist, k)
+            hists[0] += hists[c]
+        cut = _kth_largest(keys, hists[0], k)
         for c in prange(parts):
             i0, i1 = n * c // parts, n * (c + 1) // parts
             _zero_below(w[i0:i1], keys[i0:i1], cut)
+
+
+class _Scratch(threading.local):
+    """Work buffers of the projection, reused across calls: a fresh allocation this large is
+    mapped by the OS page by page on first touch (measured ~0.3 ms per MB here)."""
+
+    def __init__(self) -> None:
+        self.keys = np.empty(0, np.int32)
+        self.hists = np.empty((0, _NBINS), np.int64)
+
+    def get(self, n: int, parts: int) -> tuple[np.ndarray, np.ndarray]:
+        if self.keys.shape[0] < n:
+            self.keys = np.empty(n, np.int32)
+        if self.hists.shape[0] < parts:
+            self.hists = np.empty((parts, _NBINS), np.int64)
+        return self.keys[:n], self.hists[:parts]
+
+
+_scratch = _Scratch()
 
 
 def abs_topk_rows(x: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -244,7 +262,8 @@ def project_(weight: torch.Tensor, k: int, min_row_nonzeros: int) -> None:
     j = min(min_row_nonzeros, cols) if w.dim() == 2 else 0
     flat = w.view(-1).numpy()
     parts = min(_threads(flat.shape[0]), flat.shape[0] // cols)
+    keys, hists = _scratch.get(flat.shape[0], parts)
     if parts == 1:
-        _project_serial(flat, cols, j, k)
+        _project_serial(flat, cols, j, k, keys, hists[0])
     else:
-        _project_parallel(flat, cols, j, k, parts)
+        _project_parallel(flat, cols, j, k, keys, hists)
