@@ -114,32 +114,38 @@ def save_circuit(circuit: Circuit, path: str | Path) -> None:
     atomic_write_json(path, circuit.to_json())
 
 
-def _read_json(path: str | Path) -> Any:
-    """A circuit file's JSON, with a clear error for a missing or unparsable one."""
+def read_json_object(path: str | Path) -> Any:
+    """A circuit file's parsed JSON, with a clear error for a missing, unreadable or unparsable
+    one (the one reader of circuit files; callers check the schema)."""
     path = Path(path)
     if not path.is_file():
         raise UserError(
             f"circuit file {path} does not exist; create it with `sparsecircuits prune`"
         )
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+    except OSError as e:
+        raise UserError(
+            f"cannot read circuit file {path} ({e.strerror}); check its permissions"
+        ) from None
+    try:
+        return json.loads(text)
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise UserError(
             f"circuit file {path} is not valid JSON ({e}); regenerate it with `sparsecircuits prune`"
         ) from None
-    return data
 
 
 def read_circuit_json(path: str | Path) -> dict[str, Any]:
     """A circuit file as a raw dict, schema-checked; fields this version does not know survive."""
-    data = _read_json(path)
+    data = read_json_object(path)
     Circuit.from_json(data)  # raises UserError naming what is wrong
     return data
 
 
 def load_circuit(path: str | Path) -> Circuit:
     """Read a circuit file, with a clear error for a missing or malformed one."""
-    return Circuit.from_json(_read_json(path))
+    return Circuit.from_json(read_json_object(path))
 
 
 def weights_of_edges(edges: list[tuple[str, str, float]]) -> list[dict[str, Any]]:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from sparsecircuits.errors import UserError
+from sparsecircuits.prune.circuit import read_json_object
 
 SUPPORTED_SCHEMA_VERSIONS = (1,)
 _REQUIRED = ("task", "nodes", "edges")
@@ -18,23 +18,11 @@ def _looks_like_circuit(obj: Any) -> bool:
 
 def read_circuit(path: str | Path) -> dict[str, Any]:
     """One circuit file as a dict; UserError if it is missing, not JSON, or not a circuit."""
-    path = Path(path)
-    try:
-        text = path.read_text("utf-8")
-    except FileNotFoundError:
-        raise UserError(
-            f"circuit file {path} does not exist; pass a circuit JSON file or a folder of them"
-        ) from None
-    except OSError as e:
-        raise UserError(
-            f"cannot read circuit file {path} ({e.strerror}); check its permissions"
-        ) from None
-    try:
-        obj = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise UserError(
-            f"{path} is not valid JSON (line {e.lineno}: {e.msg}); regenerate it with `sparsecircuits prune`"
-        ) from None
+    return _checked(Path(path), read_json_object(path))
+
+
+def _checked(path: Path, obj: Any) -> dict[str, Any]:
+    """`obj`, read from `path`, if it is a circuit the report can show; else UserError."""
     if not isinstance(obj, dict):
         raise UserError(
             f"{path} is not a circuit file (expected a JSON object); regenerate it with `sparsecircuits prune`"
@@ -67,11 +55,11 @@ def find_circuits(path: str | Path) -> list[tuple[Path, dict[str, Any]]]:
         found = []
         for p in sorted(path.glob("*.json")):
             try:
-                obj = json.loads(p.read_text("utf-8"))
-            except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+                obj = read_json_object(p)
+            except UserError:  # unreadable or not JSON: not a circuit
                 continue
             if _looks_like_circuit(obj):
-                found.append((p, read_circuit(p)))
+                found.append((p, _checked(p, obj)))
         if not found:
             raise UserError(
                 f"no circuit JSON files in {path}; run `sparsecircuits prune RUN --task NAME --out {path}` first"
