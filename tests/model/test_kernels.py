@@ -10,14 +10,10 @@ from sparsecircuits import kernels
 from sparsecircuits.model import gpt
 
 
-@pytest.fixture(params=["serial", "parallel"])
+@pytest.fixture(params=[1, 2], ids=["serial", "parallel"])
 def threads(request, monkeypatch):
     """Run each test with the kernels on one thread, then split over two."""
-    if request.param == "serial":
-        monkeypatch.setattr(kernels, "_PAR_MIN", 1 << 62)
-    else:
-        monkeypatch.setattr(kernels, "_PAR_MIN", 0)
-        monkeypatch.setattr(kernels, "_threads", lambda numel: 2)
+    monkeypatch.setattr(kernels, "_threads", lambda numel: request.param)
     return request.param
 
 
@@ -28,10 +24,11 @@ def _stable_reference(x: torch.Tensor, k: int) -> torch.Tensor:
 
 
 @pytest.mark.parametrize(("shape", "k"), [((64, 128), 32), ((3, 5, 512), 128), ((7, 40), 1)])
-def test_abs_topk_equals_torch_topk(threads, shape, k) -> None:
+def test_abs_topk_equals_torch_topk(threads, monkeypatch, shape, k) -> None:
     x = torch.randn(*shape, generator=torch.Generator().manual_seed(k))
     y, mask = kernels.abs_topk_rows(x, k)
-    ref, ref_mask = gpt._abs_topk_torch(x, k)
+    monkeypatch.setattr(kernels, "usable", lambda t: False)  # the torch.topk path
+    ref, ref_mask = gpt._abs_topk_masked(x, k)
     assert torch.equal(y, ref)
     assert torch.equal(mask, ref_mask)
     assert ((mask != 0).sum(-1) == k).all()

@@ -44,10 +44,9 @@ def path(request, monkeypatch):
     """Run a test on the torch path, then on the numba kernel on one thread and on two."""
     if request.param == "torch":
         monkeypatch.setattr(kernels, "usable", lambda t: False)
-    elif request.param == "kernel-serial":
-        monkeypatch.setattr(kernels, "_PAR_MIN", 1 << 62)
     else:
-        monkeypatch.setattr(kernels, "_threads", lambda numel: 2)
+        threads = 1 if request.param == "kernel-serial" else 2
+        monkeypatch.setattr(kernels, "_threads", lambda numel: threads)
     return request.param
 
 
