@@ -64,21 +64,14 @@ def _prune(capsys, *args) -> tuple[int, str, str]:
     return e.value.code, out.out, out.err
 
 
+def _tasks(*names: str) -> list[str]:
+    return [a for name in names for a in ("--task", name)]
+
+
 def test_prunes_writes_and_reuses(tiny_run, tmp_path, capsys):
     out = tmp_path / "circuits"
     # a loose target: the untrained model meets it, so the pipeline runs end to end quickly
-    args = [
-        tiny_run,
-        "--task",
-        "with_as",
-        "--task",
-        "for_while",
-        "--target-loss",
-        "5",
-        "--out",
-        out,
-        *FAST,
-    ]
+    args = [tiny_run, *_tasks("with_as", "for_while"), "--target-loss", "5", "--out", out, *FAST]
     code, stdout, _ = _prune(capsys, *args)
     assert code == 0
     assert "with_as" in stdout and "for_while" in stdout and "edges" in stdout
@@ -117,10 +110,7 @@ def test_target_below_full_model(tiny_run, tmp_path, capsys):
     code, out, err = _prune(
         capsys,
         tiny_run,
-        "--task",
-        "with_as",
-        "--task",
-        "for_while",
+        *_tasks("with_as", "for_while"),
         "--target-loss",
         "0.001",
         "--out",
@@ -136,20 +126,8 @@ def test_target_below_full_model(tiny_run, tmp_path, capsys):
 
 def test_search_keeps_fewest_edges(tiny_run, tmp_path, capsys):
     out = tmp_path / "s"
-    args = [
-        tiny_run,
-        "--task",
-        "with_as",
-        "--target-loss",
-        "5",
-        "--search",
-        "2",
-        "--jobs",
-        "1",
-        "--out",
-        out,
-        *FAST,
-    ]
+    args = [tiny_run, *_tasks("with_as"), "--target-loss", "5", "--search", "2", "--jobs", "1"]
+    args += ["--out", out, *FAST]
     code, _, _ = _prune(capsys, *args)
     assert code == 0
     c = json.loads((out / "with_as.json").read_text())
