@@ -138,8 +138,8 @@ def main() -> None:
         },
         "steps_timed": args.steps,
         "threads": args.threads,
-        # Whether AbsTopK and the projection ran on the numba kernels (sparsecircuits/kernels.py).
-        "numba_kernels": kernels.usable(torch.zeros(1)),
+        # Whether AbsTopK and the projection ran on the C kernels (sparsecircuits/kernels.py).
+        "c_kernels": kernels.usable(torch.zeros(1)),
         "median_step_s": {k: round(v, 5) for k, v in med.items()},
         "sparse_over_dense": round(ratio, 4),
         # Process CPU time per step: less sensitive than wall time to other jobs on a shared machine.

@@ -1,4 +1,4 @@
-"""The numba AbsTopK kernel against the torch path it replaces: same results, ties included, serial
+"""The C AbsTopK kernel against the torch path it replaces: same results, ties included, serial
 and multi-threaded, and after a fork. (The projection kernel: tests/train/test_sparsity_select.py.)"""
 
 import multiprocessing
@@ -85,3 +85,36 @@ def test_forked_child_runs_serially_with_the_same_result() -> None:
     proc.join(timeout=60)
     assert forked and proc.exitcode == 0
     assert torch.equal(torch.from_numpy(child), parent)
+
+
+@pytest.fixture
+def fresh_load(monkeypatch, tmp_path):
+    """Load the library anew into an empty cache folder; restore the session's one afterwards."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setattr(kernels, "_lib", False)
+    return tmp_path
+
+
+def test_library_builds_into_the_cache_once(fresh_load) -> None:
+    x = torch.randn(64, 128, generator=torch.Generator().manual_seed(0))
+    assert kernels.usable(x)
+    built = list((fresh_load / "sparsecircuits").glob("kernels-*.so"))
+    assert len(built) == 1
+    assert torch.equal(kernels.abs_topk_rows(x, 32)[0], _stable_reference(x, 32))
+    stamp = built[0].stat().st_mtime_ns
+    kernels._lib = False
+    assert kernels.usable(x) and built[0].stat().st_mtime_ns == stamp  # reused, not rebuilt
+
+
+def test_without_a_compiler_the_torch_path_runs_with_a_warning(fresh_load, monkeypatch) -> None:
+    monkeypatch.setenv("CC", str(fresh_load / "no-such-cc"))
+    x = torch.randn(8, 64, generator=torch.Generator().manual_seed(0))
+    with pytest.warns(UserWarning, match="Install a C compiler"):
+        assert not kernels.usable(x)
+    assert not list(fresh_load.rglob("*.so"))
+    assert torch.equal(gpt.abs_topk(x, 16), _stable_reference(x, 16))
+
+
+def test_kernels_can_be_switched_off(fresh_load, monkeypatch) -> None:
+    monkeypatch.setenv("SPARSECIRCUITS_KERNELS", "0")
+    assert not kernels.usable(torch.zeros(4))

@@ -1,4 +1,4 @@
-"""The projection's selection routines (the numba kernel; the torch radix select and per-row argmax)
+"""The projection's selection routines (the C kernel; the torch radix select and per-row argmax)
 against sort-based references."""
 
 import math
@@ -41,7 +41,7 @@ def _reference_projection(w: torch.Tensor, fraction: float, j: int) -> torch.Ten
 
 @pytest.fixture(params=["torch", "kernel-serial", "kernel-parallel"])
 def path(request, monkeypatch):
-    """Run a test on the torch path, then on the numba kernel on one thread and on two."""
+    """Run a test on the torch path, then on the C kernel on one thread and on two."""
     if request.param == "torch":
         monkeypatch.setattr(kernels, "usable", lambda t: False)
     else:
