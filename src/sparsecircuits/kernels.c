@@ -10,6 +10,7 @@
  * than a second pool competing with them for the same cores. threads == 1 never enters an
  * OpenMP region, which keeps forked children (whose thread pool is gone) safe. */
 
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -25,17 +26,68 @@ static int omp_get_num_threads(void) { return 1; }
 #define BINADES 0x03000000  /* three binades of keys (the exponent field starts at bit 23) */
 #define BLOCK (1 << 20)     /* int32 partial counts never overflow */
 
-static int32_t count_ge(const int32_t *keys, int64_t n, int32_t probe) {
-    int32_t c = 0; /* int32 lanes: the loop vectorises to compare + subtract */
-    for (int64_t i = 0; i < n; i++) c += keys[i] >= probe;
-    return c;
+static int64_t count_ge(const int32_t *keys, int64_t n, int32_t probe) {
+    int64_t total = 0;
+    for (int64_t s = 0; s < n; s += BLOCK) {
+        int64_t e = n - s < BLOCK ? n : s + BLOCK;
+        int32_t c = 0; /* int32 lanes: the loop vectorises to compare + subtract */
+        for (int64_t i = s; i < e; i++) c += keys[i] >= probe;
+        total += c;
+    }
+    return total;
 }
 
-static int64_t count_ge_long(const int32_t *keys, int64_t n, int32_t probe) {
-    int64_t c = 0;
-    for (int64_t s = 0; s < n; s += BLOCK) c += count_ge(keys + s, n - s < BLOCK ? n - s : BLOCK, probe);
-    return c;
+/* Bisection for the k largest of keys[0..n), from lo < hi with cnt = count(keys >= lo) >= k >
+ * count(keys >= hi). Returns a cut: with *exact, exactly k keys are >= it (the search stops at the
+ * first such probe); else it is the k-th largest key itself and more than k are >= it (ties). */
+static int32_t bisect(const int32_t *keys, int64_t n, int64_t k, int32_t lo, int32_t hi, int64_t cnt,
+                      int *exact) {
+    while (cnt != k && hi - lo > 1) {
+        int32_t mid = lo + ((hi - lo) >> 1);
+        int64_t c = count_ge(keys, n, mid);
+        int up = c >= k; /* branch-free: the direction is a coin flip */
+        lo = up ? mid : lo;
+        cnt = up ? c : cnt;
+        hi = up ? hi : mid;
+    }
+    *exact = cnt == k;
+    return lo;
 }
+
+/* The cut for the k largest of one row (0 < k < n) whose largest key is top. The bracket starts
+ * three binades below the top, which nearly always holds k keys and saves ~5 probes; else at the
+ * smallest nonzero key; with fewer than k nonzeros (sparse embeddings, ReLU) the cut is 0. */
+static int32_t row_cut(const int32_t *keys, int32_t n, int32_t k, int32_t top, int *exact) {
+    int32_t lo = top - BINADES > 1 ? top - BINADES : 1;
+    int64_t cnt = count_ge(keys, n, lo);
+    if (cnt < k) {
+        lo = 1;
+        cnt = count_ge(keys, n, lo);
+        if (cnt < k) {
+            *exact = 0;
+            return 0;
+        }
+    }
+    return bisect(keys, n, k, lo, top + 1, cnt, exact);
+}
+
+/* Whether each key is among the row's k largest, the first ones winning a tie at the cut. */
+#define FOR_KEPT(keys, n, k, cut, exact, KEEP)                                                    \
+    do {                                                                                          \
+        if (exact) {                                                                              \
+            for (int32_t i = 0; i < (n); i++) {                                                   \
+                int keep = (keys)[i] >= (cut);                                                    \
+                KEEP;                                                                             \
+            }                                                                                     \
+        } else {                                                                                  \
+            int32_t ties = (k);                                                                   \
+            for (int32_t i = 0; i < (n); i++) ties -= (keys)[i] > (cut);                          \
+            for (int32_t i = 0; i < (n); i++) {                                                   \
+                int keep = (keys)[i] > (cut) || ((keys)[i] == (cut) && ties-- > 0);               \
+                KEEP;                                                                             \
+            }                                                                                     \
+        }                                                                                         \
+    } while (0)
 
 /* ---------------------------------------------------------------------------------------------
  * AbsTopK: y = x with all but the k largest |x| of each row zeroed, mask = kept (0/1). */
@@ -48,46 +100,9 @@ static void abs_topk_row(const float *x, float *y, uint8_t *mask, int32_t n, int
         keys[i] = v;
         top = v > top ? v : top;
     }
-    /* Invariant: count(keys >= lo) >= k > count(keys >= hi). lo starts three binades below the
-     * top, which nearly always holds k entries and saves ~5 probes; else at the smallest nonzero
-     * key; with at most k nonzeros (sparse embeddings, ReLU) the answer is all of them plus the
-     * first zeros (lo = 0, no search). */
-    int32_t hi = top + 1;
-    int32_t lo = top - BINADES > 1 ? top - BINADES : 1;
-    int32_t cnt = count_ge(keys, n, lo);
-    if (cnt < k) {
-        lo = 1;
-        cnt = count_ge(keys, n, lo);
-        if (cnt <= k) lo = 0;
-    }
-    int32_t cut = (lo > 0 && cnt == k) ? lo : -1; /* a probe with exactly k keys at or above it */
-    while (cut < 0 && lo > 0 && hi - lo > 1) {
-        int32_t mid = lo + ((hi - lo) >> 1);
-        cnt = count_ge(keys, n, mid);
-        if (cnt == k) cut = mid;
-        else if (cnt > k) lo = mid;
-        else hi = mid;
-    }
-    if (cut >= 0) {
-        for (int32_t i = 0; i < n; i++) {
-            int keep = keys[i] >= cut;
-            mask[i] = (uint8_t)keep;
-            y[i] = keep ? x[i] : 0.0f;
-        }
-        return;
-    }
-    /* lo is the k-th largest key and ties straddle it: keep the first ones */
-    int32_t ties = k;
-    for (int32_t i = 0; i < n; i++) ties -= keys[i] > lo;
-    for (int32_t i = 0; i < n; i++) {
-        int keep = keys[i] > lo;
-        if (keys[i] == lo && ties > 0) {
-            keep = 1;
-            ties--;
-        }
-        mask[i] = (uint8_t)keep;
-        y[i] = keep ? x[i] : 0.0f;
-    }
+    int exact;
+    int32_t cut = row_cut(keys, n, k, top, &exact);
+    FOR_KEPT(keys, n, k, cut, exact, (mask[i] = (uint8_t)keep, y[i] = keep ? x[i] : 0.0f));
 }
 
 void sc_abs_topk(const float *x, float *y, uint8_t *mask, int64_t rows, int32_t n, int32_t k,
@@ -107,96 +122,143 @@ void sc_abs_topk(const float *x, float *y, uint8_t *mask, int64_t rows, int32_t 
     }
 }
 
-/* ---------------------------------------------------------------------------------------------
- * Projection: keep the entries of w whose key is at least the k-th largest key, where each row's
- * j largest entries (the first index wins a tie, as argmax does) have key +inf. */
-
-/* Keys of rows r0..r1; returns the largest key below +inf. */
-static int32_t row_keys(const int32_t *w, int32_t *keys, int64_t r0, int64_t r1, int64_t cols, int32_t j) {
-    int32_t top_finite = 0;
-    int32_t *top_val = malloc((size_t)(j + 1) * sizeof(int32_t)); /* row's j largest, descending */
-    int64_t *top_at = malloc((size_t)(j + 1) * sizeof(int64_t));
-    for (int64_t r = r0; r < r1; r++) {
-        const int32_t *row_w = w + r * cols;
-        int32_t *row = keys + r * cols;
-        int32_t filled = 0;
-        for (int64_t i = 0; i < cols; i++) {
-            int32_t v = row_w[i] & ABS_MASK;
-            row[i] = v;
-            if (j > 0 && (filled < j || v > top_val[j - 1])) { /* strictly: an earlier equal stays */
-                int32_t p = filled < j ? filled : j - 1;
-                while (p > 0 && top_val[p - 1] < v) {
-                    top_val[p] = top_val[p - 1];
-                    top_at[p] = top_at[p - 1];
-                    p--;
-                }
-                top_val[p] = v;
-                top_at[p] = i;
-                if (filled < j) filled++;
-            }
-        }
-        for (int32_t q = 0; q < filled; q++) row[top_at[q]] = INF_KEY;
-        for (int64_t i = 0; i < cols; i++) top_finite = row[i] < INF_KEY && row[i] > top_finite ? row[i] : top_finite;
-    }
-    free(top_val);
-    free(top_at);
-    return top_finite;
+/* AbsTopK's backward: out = grad where kept, else 0 (one pass; torch's grad * mask first widens
+ * the mask to float32). */
+static void mask_grad_range(const float *grad, const uint8_t *mask, float *out, int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; i++) out[i] = mask[i] ? grad[i] : 0.0f;
 }
 
-/* The team's total count of keys >= probe; every thread returns it. */
-static int64_t team_count(const int32_t *keys, int64_t n, int32_t probe, int64_t *partial) {
+void sc_mask_grad(const float *grad, const uint8_t *mask, float *out, int64_t n, int32_t threads) {
+    if (threads <= 1) {
+        mask_grad_range(grad, mask, out, 0, n);
+        return;
+    }
+#pragma omp parallel num_threads(threads)
+    {
+        int t = omp_get_thread_num(), nt = omp_get_num_threads();
+        mask_grad_range(grad, mask, out, n * t / nt, n * (t + 1) / nt);
+    }
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Projection: keep the entries of w whose key is at least the k-th largest key, where each row's
+ * j largest entries (the first index wins a tie, as argmax does: AbsTopK's rule) have key +inf.
+ *
+ * The global k-th largest: a strided sample of the keys brackets it (a few sigmas of the sample
+ * rank either side), two counts confirm the bracket, and the keys inside it (a few percent) are
+ * gathered and searched alone. That is about four passes over the tensor instead of ~22 probes. */
+
+#define SAMPLE 4096
+
+typedef struct { /* what the team shares; one cache line per thread where each writes its own */
+    int64_t partial[64][8];
+    int32_t *cand;
+    int32_t cut;
+} team_t;
+
+/* Keys of rows r0..r1, each row's j largest raised to +inf (0 < j < cols). */
+static void row_keys(const int32_t *w, int32_t *keys, int64_t r0, int64_t r1, int32_t cols, int32_t j) {
+    for (int64_t r = r0; r < r1; r++) {
+        int32_t *row = keys + r * cols;
+        const int32_t *bits = w + r * cols;
+        int32_t top = 0;
+        for (int32_t i = 0; i < cols; i++) {
+            int32_t v = bits[i] & ABS_MASK;
+            row[i] = v;
+            top = v > top ? v : top;
+        }
+        int exact;
+        int32_t cut = row_cut(row, cols, j, top, &exact);
+        FOR_KEPT(row, cols, j, cut, exact, row[i] = keep ? INF_KEY : row[i]);
+    }
+}
+
+/* The team's total count of keys >= probe; *mine gets this thread's share of it. */
+static int64_t team_count(const int32_t *keys, int64_t n, int32_t probe, team_t *team, int64_t *mine) {
     int t = omp_get_thread_num(), nt = omp_get_num_threads();
-    partial[t * 8] = count_ge_long(keys + n * t / nt, n * (t + 1) / nt - n * t / nt, probe);
+    *mine = team->partial[t][0] = count_ge(keys + n * t / nt, n * (t + 1) / nt - n * t / nt, probe);
 #pragma omp barrier
     int64_t total = 0;
-    for (int i = 0; i < nt; i++) total += partial[i * 8];
+    for (int i = 0; i < nt; i++) total += team->partial[i][0];
 #pragma omp barrier /* nobody writes the next partial before all have read this one */
     return total;
 }
 
-/* One thread's share of the projection; the team runs it together (every thread reaches the same
- * decisions from the same totals). */
-static void project_team(float *w, int32_t *keys, int64_t n, int64_t cols, int32_t j, int64_t k,
-                         int64_t *partial, int32_t *top_finite) {
+/* The k-th largest key (0 < k < n), found by the whole team; every thread returns it. */
+static int32_t team_kth(const int32_t *keys, int64_t n, int64_t k, team_t *team) {
     int t = omp_get_thread_num(), nt = omp_get_num_threads();
-    int64_t rows = n / cols;
-    top_finite[t * 16] = row_keys((const int32_t *)w, keys, rows * t / nt, rows * (t + 1) / nt, cols, j);
-#pragma omp barrier
-    int32_t top = 0;
-    for (int i = 0; i < nt; i++) top = top_finite[i * 16] > top ? top_finite[i * 16] : top;
-    /* Invariant: count(keys >= lo) >= k > count(keys >= hi); stop at a probe with exactly k. */
-    int32_t cut;
-    int64_t cnt = team_count(keys, n, INF_KEY, partial);
-    if (cnt >= k) { /* the protected entries fill the budget: keep exactly them */
-        cut = INF_KEY;
-    } else {
-        int32_t hi = top + 1;
-        int32_t lo = top - 8 * (BINADES / 3) > 1 ? top - 8 * (BINADES / 3) : 1; /* eight binades */
-        cnt = team_count(keys, n, lo, partial);
-        if (cnt < k) {
-            lo = 1;
-            cnt = team_count(keys, n, lo, partial);
-            if (cnt < k) lo = 0; /* fewer than k nonzeros: keep them all */
-        }
-        cut = lo;
-        while (cnt != k && lo > 0 && hi - lo > 1) { /* else lo is the k-th largest: ties kept */
-            int32_t mid = lo + ((hi - lo) >> 1);
-            cnt = team_count(keys, n, mid, partial);
-            if (cnt >= k) lo = cut = mid;
-            else hi = mid;
-        }
+    int64_t i0 = n * t / nt, i1 = n * (t + 1) / nt;
+    /* Invariant: count(keys >= lo) = c_lo >= k > c_hi = count(keys >= hi); m_* this thread's. */
+    int32_t lo = 0, hi = INF_KEY + 1, probes[2];
+    int64_t c_lo = n, c_hi = 0, m_lo = i1 - i0, m_hi = 0, c, m;
+    int np = 0;
+    probes[np++] = INF_KEY; /* the protected entries may fill the budget alone */
+    if (n > 4 * SAMPLE) { /* every thread draws the same sample and the same two probes */
+        int32_t sample[SAMPLE];
+        int64_t stride = n / SAMPLE; /* one key per stride, at a scrambled offset: no column bias */
+        for (int64_t i = 0; i < SAMPLE; i++) sample[i] = keys[i * stride + (i * 2654435761u) % stride];
+        double rank = (double)k * SAMPLE / n, margin = 4.0 * sqrt(rank + 1.0) + 4.0;
+        int exact;
+        if (rank - margin >= 1)
+            probes[np - 1] = bisect(sample, SAMPLE, (int64_t)(rank - margin), 0, INF_KEY + 1, SAMPLE, &exact);
+        if (rank + margin < SAMPLE)
+            probes[np++] = bisect(sample, SAMPLE, (int64_t)(rank + margin), 0, INF_KEY + 1, SAMPLE, &exact);
     }
-    for (int64_t i = n * t / nt; i < n * (t + 1) / nt; i++) w[i] = keys[i] >= cut ? w[i] : 0.0f;
+    for (int p = 0; p < np; p++) {
+        if (probes[p] <= lo || probes[p] >= hi) continue;
+        c = team_count(keys, n, probes[p], team, &m);
+        if (c >= k) lo = probes[p], c_lo = c, m_lo = m;
+        else hi = probes[p], c_hi = c, m_hi = m;
+    }
+    if (c_lo == k) return lo;
+    /* Gather the keys in [lo, hi), each thread's share at its offset, and search them alone. The
+     * copy is branch-free: every key is written and the offset moves past the ones in range, so
+     * each share has one slot of slack, which is then set to -1, below every probe. */
+    team->partial[t][0] = m_lo - m_hi + 1;
+#pragma omp barrier
+    int64_t at = 0, size = 0;
+    for (int i = 0; i < nt; i++) {
+        at += i < t ? team->partial[i][0] : 0;
+        size += team->partial[i][0];
+    }
+#pragma omp single
+    team->cand = malloc((size_t)size * sizeof(int32_t));
+    for (int64_t i = i0; i < i1; i++) {
+        team->cand[at] = keys[i];
+        at += keys[i] >= lo && keys[i] < hi;
+    }
+    team->cand[at] = -1;
+#pragma omp barrier
+#pragma omp single
+    {
+        int exact;
+        team->cut = bisect(team->cand, size, k - c_hi, lo, hi, c_lo - c_hi, &exact);
+        free(team->cand);
+    }
+    return team->cut;
 }
 
-void sc_project(float *w, int32_t *keys, int64_t n, int64_t cols, int32_t j, int64_t k, int32_t threads) {
-    int64_t partial[8 * 64]; /* one cache line per thread */
-    int32_t top_finite[16 * 64];
-    if (threads > 64) threads = 64;
+static void project_team(float *w, int32_t *keys, int64_t n, int32_t cols, int32_t j, int64_t k, team_t *team) {
+    int t = omp_get_thread_num(), nt = omp_get_num_threads();
+    int64_t rows = n / cols, i0 = n * t / nt, i1 = n * (t + 1) / nt;
+    if (j > 0) {
+        row_keys((const int32_t *)w, keys, rows * t / nt, rows * (t + 1) / nt, cols, j);
+    } else {
+        const int32_t *bits = (const int32_t *)w;
+        for (int64_t i = i0; i < i1; i++) keys[i] = bits[i] & ABS_MASK;
+    }
+#pragma omp barrier
+    int32_t cut = team_kth(keys, n, k, team);
+    for (int64_t i = i0; i < i1; i++) w[i] = keys[i] >= cut ? w[i] : 0.0f;
+}
+
+/* keys: scratch of n int32. 0 <= j < cols (j = cols keeps everything: the caller returns). */
+void sc_project(float *w, int32_t *keys, int64_t n, int32_t cols, int32_t j, int64_t k, int32_t threads) {
+    team_t team;
     if (threads <= 1) {
-        project_team(w, keys, n, cols, j, k, partial, top_finite);
+        project_team(w, keys, n, cols, j, k, &team);
         return;
     }
-#pragma omp parallel num_threads(threads)
-    project_team(w, keys, n, cols, j, k, partial, top_finite);
+#pragma omp parallel num_threads(threads < 64 ? threads : 64)
+    project_team(w, keys, n, cols, j, k, &team);
 }

@@ -68,7 +68,7 @@ def _compile(source: bytes, cc: str, target: Path) -> bool:
         src.write_bytes(source)
         out = Path(tmp) / target.name
         for openmp in (["-fopenmp"], []):  # Apple's clang has no OpenMP: serial, still exact
-            cmd = [cc, *_FLAGS, *openmp, str(src), "-o", str(out)]
+            cmd = [cc, *_FLAGS, *openmp, str(src), "-o", str(out), "-lm"]
             if subprocess.run(cmd, capture_output=True).returncode == 0:
                 os.replace(out, target)
                 return True
@@ -96,8 +96,9 @@ def _load() -> ctypes.CDLL | None:
         return None
     i64, i32, ptr = ctypes.c_int64, ctypes.c_int32, ctypes.c_void_p
     lib.sc_abs_topk.argtypes = [ptr, ptr, ptr, i64, i32, i32, i32]
-    lib.sc_project.argtypes = [ptr, ptr, i64, i64, i32, i64, i32]
-    lib.sc_abs_topk.restype = lib.sc_project.restype = None
+    lib.sc_mask_grad.argtypes = [ptr, ptr, ptr, i64, i32]
+    lib.sc_project.argtypes = [ptr, ptr, i64, i32, i32, i64, i32]
+    lib.sc_abs_topk.restype = lib.sc_mask_grad.restype = lib.sc_project.restype = None
     return lib
 
 
@@ -143,6 +144,15 @@ def abs_topk_rows(x: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
     return y.view(x.shape), mask.view(x.shape)
 
 
+def mask_grad(grad: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """AbsTopK's backward, grad where `mask` (uint8, as from `abs_topk_rows`) is set, else 0, in one
+    pass. `grad` must pass `usable` and have mask's shape."""
+    out = torch.empty_like(grad)
+    n = grad.numel()
+    _library().sc_mask_grad(grad.data_ptr(), mask.data_ptr(), out.data_ptr(), n, _threads(n))
+    return out
+
+
 class _Keys(threading.local):
     """The projection's key buffer, reused across calls: a fresh allocation this large is mapped
     by the OS page by page on first touch (measured ~0.3 ms per MB here)."""
@@ -166,5 +176,7 @@ def project_(weight: torch.Tensor, k: int, min_row_nonzeros: int) -> None:
     n = w.numel()
     cols = w.shape[1] if w.dim() == 2 else n
     j = min(min_row_nonzeros, cols) if w.dim() == 2 else 0
+    if j == cols:  # every entry is among its row's top j
+        return
     keys = _keys.get(n)
     _library().sc_project(w.data_ptr(), keys.data_ptr(), n, cols, j, k, _threads(n))

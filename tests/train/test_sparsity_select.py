@@ -88,3 +88,17 @@ def test_row_top_indices_argmax_and_topk_paths_agree() -> None:
         assert idx.shape == (50, j)
         want = keys.topk(j, dim=1).indices
         assert torch.equal(idx.sort(1).values, want.sort(1).values)
+
+
+def test_kernel_projection_when_its_sample_misleads(path) -> None:
+    """The C kernel brackets the threshold from a sample of 4096 keys (kernels.c); plant large
+    values at exactly those places so that the bracket misses, and the result must not change."""
+    n, sample = 70_000, 4096
+    stride = n // sample
+    w = torch.randn(n, generator=torch.Generator().manual_seed(0)) * 0.01
+    at = [i * stride + (i * 2654435761) % stride for i in range(sample)]
+    w[at] = 1.0
+    for fraction in (0.01, 0.125, 0.6):
+        got = w.clone()
+        project_tensor_(got, fraction, 0)
+        assert torch.equal(got, _reference_projection(w, fraction, 0))

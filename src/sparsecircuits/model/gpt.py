@@ -200,6 +200,8 @@ class _AbsTopK(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad: Tensor) -> tuple[Tensor, None]:
         (mask,) = ctx.saved_tensors
+        if kernels.usable(grad) and not torch.is_grad_enabled():
+            return kernels.mask_grad(grad, mask), None
         return grad * mask, None  # differentiable in grad, so double backward holds
 
 
