@@ -2,13 +2,14 @@
 
 Usage: .venv/bin/python benchmarks/bench_train_step.py [--config configs/tiny-sparse.toml]
        [--steps 60] [--threads 2] [--batch-size B] [--seq-len T] [--repeats 5]
-       [--out benchmarks/results/train_step.json]
+       [--malloc-defaults] [--out benchmarks/results/train_step.json]
 --batch-size/--seq-len override the config's (e.g. to time the paper-1x shape on a CPU).
 Both variants run in the same process, interleaved step by step, on random tokens; the
 reported time is the median per step. A step is forward, backward, gradient RMS clip, AdamW,
 and (sparse only) the weight projection at the target fraction. A third variant, dense weights
 with AbsTopK on, separates the projection's cost from AbsTopK's. The whole measurement runs in
---repeats fresh processes, one after another; the ratio recorded is their median.
+--repeats fresh processes, one after another; the ratio recorded is their median. Like the
+trainer on a CPU, it first makes glibc keep freed memory for reuse (--malloc-defaults: do not).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import json
 import math
 import os
 import platform
+import resource
 import statistics
 import subprocess
 import sys
@@ -32,7 +34,7 @@ from sparsecircuits import kernels
 from sparsecircuits.fileio import atomic_write_json
 from sparsecircuits.model import SparseGPT
 from sparsecircuits.train.config import load_config
-from sparsecircuits.train.loop import make_optimizer
+from sparsecircuits.train.loop import make_optimizer, reuse_freed_memory
 from sparsecircuits.train.sparsity import project_to_sparsity
 
 
@@ -52,7 +54,8 @@ def make_variant(config, sparse: bool, topk: bool | None = None):
     if sparse:
         project_to_sparsity(model, fraction, config.train.min_row_nonzeros, config.train)
 
-    def step(x, y) -> tuple[float, float, float]:
+    def step(x, y) -> tuple[float, float, float, int]:
+        f0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
         c0 = time.process_time()
         t0 = time.perf_counter()
         logits = model(x)
@@ -64,7 +67,8 @@ def make_variant(config, sparse: bool, topk: bool | None = None):
         t1 = time.perf_counter()
         project_to_sparsity(model, fraction, config.train.min_row_nonzeros, config.train)
         t2 = time.perf_counter()
-        return t2 - t0, t2 - t1, time.process_time() - c0
+        faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - f0
+        return t2 - t0, t2 - t1, time.process_time() - c0, faults
 
     return model, step
 
@@ -85,11 +89,19 @@ def main() -> None:
         help="separate processes to run; the ratio recorded is their median (run-to-run spread "
         "on a shared 2-core machine is about +-0.015)",
     )
+    ap.add_argument(
+        "--malloc-defaults",
+        action="store_true",
+        help="leave glibc's allocator as it is (the trainer raises its thresholds on a CPU: "
+        "sparsecircuits.train.loop.reuse_freed_memory)",
+    )
     ap.add_argument("--out", default="benchmarks/results/train_step.json")
     args = ap.parse_args()
     if args.repeats > 1:
         return _repeat(args)
     torch.set_num_threads(args.threads)
+    if not args.malloc_defaults:
+        reuse_freed_memory()  # as the trainer does on a CPU
     load_at_start = round(os.getloadavg()[0], 2)
     config = load_config(args.config)
     if args.batch_size is not None:
@@ -105,6 +117,7 @@ def main() -> None:
     per_rank_batch = t.batch_size
     times = {"sparse": [], "dense": [], "dense_abstopk": [], "projection": []}
     cpu = {"sparse": [], "dense": [], "dense_abstopk": []}
+    faults = {"sparse": [], "dense": [], "dense_abstopk": []}
     for i in range(args.warmup + args.steps):
         x = torch.randint(0, config.model.vocab_size, (per_rank_batch, t.seq_len), generator=gen)
         y = torch.randint(0, config.model.vocab_size, (per_rank_batch, t.seq_len), generator=gen)
@@ -113,10 +126,11 @@ def main() -> None:
         if i % 2:
             order.reverse()
         for name, fn in order:
-            total, proj, cpu_s = fn(x, y)
+            total, proj, cpu_s, page_faults = fn(x, y)
             if i >= args.warmup:
                 times[name].append(total)
                 cpu[name].append(cpu_s)
+                faults[name].append(page_faults)
                 if name == "sparse":
                     times["projection"].append(proj)
     med = {k: statistics.median(v) for k, v in times.items()}
@@ -145,6 +159,9 @@ def main() -> None:
         # Process CPU time per step: less sensitive than wall time to other jobs on a shared machine.
         "median_step_cpu_s": {k: round(v, 5) for k, v in med_cpu.items()},
         "sparse_over_dense_cpu": round(med_cpu["sparse"] / med_cpu["dense"], 4),
+        # Minor page faults per step: freed memory mapped again by the OS (see --malloc-defaults).
+        "median_page_faults": {k: statistics.median(v) for k, v in faults.items()},
+        "malloc_defaults": args.malloc_defaults,
         "dense_abstopk_over_dense_cpu": round(med_cpu["dense_abstopk"] / med_cpu["dense"], 4),
         "limit": 1.15,
         "passes": ratio <= 1.15,
