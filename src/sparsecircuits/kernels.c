@@ -54,10 +54,17 @@ static int32_t bisect(const int32_t *keys, int64_t n, int64_t k, int32_t lo, int
     return lo;
 }
 
-/* The cut for the k largest of one row (0 < k < n) whose largest key is top. The bracket starts
- * three binades below the top, which nearly always holds k keys and saves ~5 probes; else at the
- * smallest nonzero key; with fewer than k nonzeros (sparse embeddings, ReLU) the cut is 0. */
-static int32_t row_cut(const int32_t *keys, int32_t n, int32_t k, int32_t top, int *exact) {
+/* Writes the keys of one row of float bit patterns and returns the cut for its k largest
+ * (0 < k < n). The bracket starts three binades below the top key, which nearly always holds k
+ * keys and saves ~5 probes; else at the smallest nonzero key; with fewer than k nonzeros (sparse
+ * embeddings, ReLU) the cut is 0. */
+static int32_t row_cut(const int32_t *bits, int32_t *keys, int32_t n, int32_t k, int *exact) {
+    int32_t top = 0;
+    for (int32_t i = 0; i < n; i++) {
+        int32_t v = bits[i] & ABS_MASK;
+        keys[i] = v;
+        top = v > top ? v : top;
+    }
     int32_t lo = top - BINADES > 1 ? top - BINADES : 1;
     int64_t cnt = count_ge(keys, n, lo);
     if (cnt < k) {
@@ -93,15 +100,8 @@ static int32_t row_cut(const int32_t *keys, int32_t n, int32_t k, int32_t top, i
  * AbsTopK: y = x with all but the k largest |x| of each row zeroed, mask = kept (0/1). */
 
 static void abs_topk_row(const float *x, float *y, uint8_t *mask, int32_t n, int32_t k, int32_t *keys) {
-    const int32_t *bits = (const int32_t *)x;
-    int32_t top = 0;
-    for (int32_t i = 0; i < n; i++) {
-        int32_t v = bits[i] & ABS_MASK;
-        keys[i] = v;
-        top = v > top ? v : top;
-    }
     int exact;
-    int32_t cut = row_cut(keys, n, k, top, &exact);
+    int32_t cut = row_cut((const int32_t *)x, keys, n, k, &exact);
     FOR_KEPT(keys, n, k, cut, exact, (mask[i] = (uint8_t)keep, y[i] = keep ? x[i] : 0.0f));
 }
 
@@ -160,15 +160,8 @@ typedef struct { /* what the team shares; one cache line per thread where each w
 static void row_keys(const int32_t *w, int32_t *keys, int64_t r0, int64_t r1, int32_t cols, int32_t j) {
     for (int64_t r = r0; r < r1; r++) {
         int32_t *row = keys + r * cols;
-        const int32_t *bits = w + r * cols;
-        int32_t top = 0;
-        for (int32_t i = 0; i < cols; i++) {
-            int32_t v = bits[i] & ABS_MASK;
-            row[i] = v;
-            top = v > top ? v : top;
-        }
         int exact;
-        int32_t cut = row_cut(row, cols, j, top, &exact);
+        int32_t cut = row_cut(w + r * cols, row, cols, j, &exact);
         FOR_KEPT(row, cols, j, cut, exact, row[i] = keep ? INF_KEY : row[i]);
     }
 }
