@@ -84,14 +84,17 @@ def _load() -> ctypes.CDLL | None:
     cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "sparsecircuits"
     target = cache / f"kernels-{tag.hexdigest()[:16]}.so"
     try:
-        if not target.exists() and not (cc and _compile(source, cc, target)):
-            raise OSError(f"no working C compiler ({cc or 'none found'})")
+        if not target.exists():
+            if not cc:
+                raise OSError("no C compiler found: install gcc or set CC")
+            if not _compile(source, cc, target):
+                raise OSError(f"{cc} could not build {_SOURCE.name}")
         lib = ctypes.CDLL(str(target))
     except OSError as err:
         warnings.warn(
-            f"sparsecircuits: the CPU selection kernels are unavailable ({err}); using torch's "
-            "slower top-k. Install a C compiler (e.g. gcc) to train about 1.3x faster.",
-            stacklevel=3,
+            f"sparsecircuits: the CPU top-k kernels are unavailable ({err}); using torch's "
+            "top-k instead, which trains about 1.3x slower.",
+            stacklevel=4,  # the caller of usable(): the model or the projection
         )
         return None
     i64, i32, ptr = ctypes.c_int64, ctypes.c_int32, ctypes.c_void_p
