@@ -39,9 +39,11 @@ def test_info_text_and_json(
     assert run_cli(["corpus", "info", str(out)]) == 0
     text = capsys.readouterr().out
     assert "train:" in text and "val:" in text and "vocab 300" in text
+    assert "unigram baseline: val loss" in text
     assert run_cli(["corpus", "info", str(out), "--json"]) == 0
     m = json.loads(capsys.readouterr().out)
     assert m["vocab_size"] == 300 and m["sources"][0]["kind"] == "dir"
+    assert 0 < m["unigram_val_loss"] < 6
     assert set(m) >= {
         "sources",
         "skipped",

@@ -9,7 +9,7 @@ import pytest
 import torch
 from corpus_helpers import build
 
-from sparsecircuits.corpus import BatchSampler, TokenData
+from sparsecircuits.corpus import BatchSampler, TokenData, unigram_loss
 from sparsecircuits.errors import UserError
 
 
@@ -88,3 +88,11 @@ def test_corrupt_shard_is_reported(corpus: Path) -> None:
     shard.write_bytes(shard.read_bytes()[:-2])
     with pytest.raises(UserError, match="rebuild the corpus"):
         TokenData(corpus, "train")
+
+
+def test_unigram_loss_scores_val_by_smoothed_train_frequencies(corpus: Path) -> None:
+    train, val = TokenData(corpus, "train"), TokenData(corpus, "val")
+    counts = np.bincount(train.tokens(0, len(train)), minlength=train.vocab_size) + 1.0
+    want = -np.log(counts / counts.sum())[val.tokens(0, len(val))].mean()
+    assert unigram_loss(corpus) == pytest.approx(want, rel=1e-12)
+    assert 0 < unigram_loss(corpus) < np.log(train.vocab_size)  # frequencies beat uniform

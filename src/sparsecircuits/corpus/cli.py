@@ -112,13 +112,16 @@ def _build(args: argparse.Namespace) -> int:
 
 
 def _info(args: argparse.Namespace) -> int:
+    from sparsecircuits.corpus.data import unigram_loss
     from sparsecircuits.corpus.manifest import load_manifest
 
     manifest = load_manifest(args.dir)
+    baseline = round(unigram_loss(args.dir), 4)
     if args.json:
-        print(json.dumps(manifest, indent=2))
+        print(json.dumps({**manifest, "unigram_val_loss": baseline}, indent=2))
     else:
         print(summary(manifest))
+        print(f"unigram baseline: val loss {baseline} nats/token (train token frequencies)")
     return 0
 
 
