@@ -10,9 +10,17 @@ from sparsecircuits import kernels
 from sparsecircuits.model import gpt
 
 
+# Without a C compiler the kernels cannot be built (the torch paths run, tested elsewhere).
+needs_kernels = pytest.mark.skipif(
+    not kernels.usable(torch.zeros(1)), reason="no C compiler: the kernels could not be built"
+)
+
+
 @pytest.fixture(params=[1, 2], ids=["serial", "parallel"])
 def threads(request, monkeypatch):
     """Run each test with the kernels on one thread, then split over two."""
+    if not kernels.usable(torch.zeros(1)):
+        pytest.skip("no C compiler: the kernels could not be built")
     monkeypatch.setattr(kernels, "_threads", lambda numel: request.param)
     return request.param
 
@@ -61,6 +69,7 @@ def test_abs_topk_orders_extremes(threads) -> None:
     assert torch.equal(y[0], torch.tensor([0, 0, float("inf"), -3e38, 0, 0, 5.0, 0]))
 
 
+@needs_kernels
 def test_usable_only_for_contiguous_float32_on_cpu() -> None:
     x = torch.randn(4, 8)
     assert kernels.usable(x)
@@ -74,6 +83,7 @@ def _child(queue) -> None:
     queue.put((kernels._forked, kernels.abs_topk_rows(x, 32)[0].numpy()))  # numpy: plain pickle
 
 
+@needs_kernels
 def test_forked_child_runs_serially_with_the_same_result() -> None:
     x = torch.randn(512, 128, generator=torch.Generator().manual_seed(0))
     parent = kernels.abs_topk_rows(x, 32)[0]  # starts the thread pool before the fork
@@ -95,6 +105,7 @@ def fresh_load(monkeypatch, tmp_path):
     return tmp_path
 
 
+@needs_kernels
 def test_library_builds_into_the_cache_once(fresh_load) -> None:
     x = torch.randn(64, 128, generator=torch.Generator().manual_seed(0))
     assert kernels.usable(x)
