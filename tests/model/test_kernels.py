@@ -9,7 +9,6 @@ import torch
 from sparsecircuits import kernels
 from sparsecircuits.model import gpt
 
-
 # Without a C compiler the kernels cannot be built (the torch paths run, tested elsewhere).
 needs_kernels = pytest.mark.skipif(
     not kernels.usable(torch.zeros(1)), reason="no C compiler: the kernels could not be built"
