@@ -21,6 +21,26 @@ static int omp_get_thread_num(void) { return 0; }
 static int omp_get_num_threads(void) { return 1; }
 #endif
 
+/* Runs `call` on a team of `threads`, each member taking its share by omp_get_thread_num(); with
+ * threads <= 1, inline and outside any OpenMP region (safe in a forked child). */
+#define ON_TEAM(threads, call)                                                                    \
+    do {                                                                                          \
+        if ((threads) <= 1) {                                                                     \
+            call;                                                                                 \
+        } else {                                                                                  \
+            int team_size_ = (threads);                                                           \
+            (void)team_size_; /* unused where OpenMP is not built in */                          \
+            _Pragma("omp parallel num_threads(team_size_)") call;                                 \
+        }                                                                                         \
+    } while (0)
+
+/* This thread's share [*i0, *i1) of n items. */
+static void my_share(int64_t n, int64_t *i0, int64_t *i1) {
+    int t = omp_get_thread_num(), nt = omp_get_num_threads();
+    *i0 = n * t / nt;
+    *i1 = n * (t + 1) / nt;
+}
+
 #define ABS_MASK 0x7FFFFFFF /* clears the sign bit */
 #define INF_KEY 0x7F800000  /* +inf: a protected entry's key, above every finite |w| */
 #define BINADES 0x03000000  /* three binades of keys (the exponent field starts at bit 23) */
@@ -105,39 +125,29 @@ static void abs_topk_row(const float *x, float *y, uint8_t *mask, int32_t n, int
     FOR_KEPT(keys, n, k, cut, exact, (mask[i] = (uint8_t)keep, y[i] = keep ? x[i] : 0.0f));
 }
 
+static void abs_topk_share(const float *x, float *y, uint8_t *mask, int64_t rows, int32_t n, int32_t k) {
+    int64_t r0, r1;
+    my_share(rows, &r0, &r1);
+    int32_t *keys = malloc((size_t)n * sizeof(int32_t));
+    for (int64_t r = r0; r < r1; r++) abs_topk_row(x + r * n, y + r * n, mask + r * n, n, k, keys);
+    free(keys);
+}
+
 void sc_abs_topk(const float *x, float *y, uint8_t *mask, int64_t rows, int32_t n, int32_t k,
                  int32_t threads) {
-    if (threads <= 1) {
-        int32_t *keys = malloc((size_t)n * sizeof(int32_t));
-        for (int64_t r = 0; r < rows; r++) abs_topk_row(x + r * n, y + r * n, mask + r * n, n, k, keys);
-        free(keys);
-        return;
-    }
-#pragma omp parallel num_threads(threads)
-    {
-        int32_t *keys = malloc((size_t)n * sizeof(int32_t));
-#pragma omp for schedule(static)
-        for (int64_t r = 0; r < rows; r++) abs_topk_row(x + r * n, y + r * n, mask + r * n, n, k, keys);
-        free(keys);
-    }
+    ON_TEAM(threads, abs_topk_share(x, y, mask, rows, n, k));
 }
 
 /* AbsTopK's backward: out = grad where kept, else 0 (one pass; torch's grad * mask first widens
  * the mask to float32). */
-static void mask_grad_range(const float *grad, const uint8_t *mask, float *out, int64_t i0, int64_t i1) {
+static void mask_grad_share(const float *grad, const uint8_t *mask, float *out, int64_t n) {
+    int64_t i0, i1;
+    my_share(n, &i0, &i1);
     for (int64_t i = i0; i < i1; i++) out[i] = mask[i] ? grad[i] : 0.0f;
 }
 
 void sc_mask_grad(const float *grad, const uint8_t *mask, float *out, int64_t n, int32_t threads) {
-    if (threads <= 1) {
-        mask_grad_range(grad, mask, out, 0, n);
-        return;
-    }
-#pragma omp parallel num_threads(threads)
-    {
-        int t = omp_get_thread_num(), nt = omp_get_num_threads();
-        mask_grad_range(grad, mask, out, n * t / nt, n * (t + 1) / nt);
-    }
+    ON_TEAM(threads, mask_grad_share(grad, mask, out, n));
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -169,7 +179,9 @@ static void row_keys(const int32_t *w, int32_t *keys, int64_t r0, int64_t r1, in
 /* The team's total count of keys >= probe; *mine gets this thread's share of it. */
 static int64_t team_count(const int32_t *keys, int64_t n, int32_t probe, team_t *team, int64_t *mine) {
     int t = omp_get_thread_num(), nt = omp_get_num_threads();
-    *mine = team->partial[t][0] = count_ge(keys + n * t / nt, n * (t + 1) / nt - n * t / nt, probe);
+    int64_t i0, i1;
+    my_share(n, &i0, &i1);
+    *mine = team->partial[t][0] = count_ge(keys + i0, i1 - i0, probe);
 #pragma omp barrier
     int64_t total = 0;
     for (int i = 0; i < nt; i++) total += team->partial[i][0];
@@ -180,7 +192,8 @@ static int64_t team_count(const int32_t *keys, int64_t n, int32_t probe, team_t 
 /* The k-th largest key (0 < k < n), found by the whole team; every thread returns it. */
 static int32_t team_kth(const int32_t *keys, int64_t n, int64_t k, team_t *team) {
     int t = omp_get_thread_num(), nt = omp_get_num_threads();
-    int64_t i0 = n * t / nt, i1 = n * (t + 1) / nt;
+    int64_t i0, i1;
+    my_share(n, &i0, &i1);
     /* Invariant: count(keys >= lo) = c_lo >= k > c_hi = count(keys >= hi); m_* this thread's. */
     int32_t lo = 0, hi = INF_KEY + 1, probes[2];
     int64_t c_lo = n, c_hi = 0, m_lo = i1 - i0, m_hi = 0, c, m;
@@ -231,11 +244,12 @@ static int32_t team_kth(const int32_t *keys, int64_t n, int64_t k, team_t *team)
     return team->cut;
 }
 
-static void project_team(float *w, int32_t *keys, int64_t n, int32_t cols, int32_t j, int64_t k, team_t *team) {
-    int t = omp_get_thread_num(), nt = omp_get_num_threads();
-    int64_t rows = n / cols, i0 = n * t / nt, i1 = n * (t + 1) / nt;
+static void project_share(float *w, int32_t *keys, int64_t n, int32_t cols, int32_t j, int64_t k, team_t *team) {
+    int64_t i0, i1, r0, r1;
+    my_share(n, &i0, &i1);
+    my_share(n / cols, &r0, &r1);
     if (j > 0) {
-        row_keys((const int32_t *)w, keys, rows * t / nt, rows * (t + 1) / nt, cols, j);
+        row_keys((const int32_t *)w, keys, r0, r1, cols, j);
     } else {
         const int32_t *bits = (const int32_t *)w;
         for (int64_t i = i0; i < i1; i++) keys[i] = bits[i] & ABS_MASK;
@@ -248,10 +262,5 @@ static void project_team(float *w, int32_t *keys, int64_t n, int32_t cols, int32
 /* keys: scratch of n int32. 0 <= j < cols (j = cols keeps everything: the caller returns). */
 void sc_project(float *w, int32_t *keys, int64_t n, int32_t cols, int32_t j, int64_t k, int32_t threads) {
     team_t team;
-    if (threads <= 1) {
-        project_team(w, keys, n, cols, j, k, &team);
-        return;
-    }
-#pragma omp parallel num_threads(threads < 64 ? threads : 64)
-    project_team(w, keys, n, cols, j, k, &team);
+    ON_TEAM(threads < 64 ? threads : 64, project_share(w, keys, n, cols, j, k, &team));
 }
