@@ -64,15 +64,18 @@ def unigram_loss(corpus_dir: str | Path) -> float:
     """The held-out loss (nats/token) of the unigram baseline: the val split scored by the train
     split's token frequencies (add-one smoothed). A language model that learned anything beyond
     token frequencies is below it."""
-    train, val = TokenData(corpus_dir, "train"), TokenData(corpus_dir, "val")
-    counts = np.ones(train.vocab_size, dtype=np.float64)  # add-one: unseen tokens stay finite
-    for shard in train.shards:
-        counts += np.bincount(np.asarray(shard), minlength=train.vocab_size)
+    counts = _token_counts(TokenData(corpus_dir, "train")) + 1.0  # add-one: unseen stay finite
+    val_counts = _token_counts(TokenData(corpus_dir, "val"))
     log_p = np.log(counts / counts.sum())
-    val_counts = np.zeros(train.vocab_size, dtype=np.float64)
-    for shard in val.shards:
-        val_counts += np.bincount(np.asarray(shard), minlength=val.vocab_size)
     return float(-(val_counts * log_p).sum() / max(val_counts.sum(), 1))
+
+
+def _token_counts(data: TokenData) -> np.ndarray:
+    """How often each token id occurs in a split."""
+    counts = np.zeros(data.vocab_size, dtype=np.float64)
+    for shard in data.shards:
+        counts += np.bincount(np.asarray(shard), minlength=data.vocab_size)
+    return counts
 
 
 class BatchSampler:
