@@ -33,9 +33,9 @@ def reuse_freed_memory() -> None:
 
     By default glibc returns every block above its mmap threshold (at most 32 MB) to the OS on
     free, and the next step maps it again, zero-filled one 4 KB page fault at a time. For CPU
-    training at the paper-1x shape that was 3M page faults and 18 s of system time in each 24 s
-    step; with both thresholds raised the step took 12 s (benchmarks/bench_train_step.py). The
-    cost: the process keeps its peak memory until it exits.
+    training at the paper-1x shape a dense step took 17.9 s with 2.2M page faults; with both
+    thresholds raised, 11.0 s and none (benchmarks/bench_train_step.py, --malloc-defaults and
+    not). The cost: the process keeps its peak memory until it exits.
     """
     try:
         libc = ctypes.CDLL("libc.so.6")
