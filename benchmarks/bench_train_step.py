@@ -37,6 +37,8 @@ from sparsecircuits.train.config import load_config
 from sparsecircuits.train.loop import make_optimizer, reuse_freed_memory
 from sparsecircuits.train.sparsity import project_to_sparsity
 
+LIMIT = 1.15  # issue 3: sparse/dense step time on this machine
+
 
 def make_variant(config, sparse: bool, topk: bool | None = None):
     """(model, step function) for the sparse or dense variant of `config` (AbsTopK follows `sparse`
@@ -163,8 +165,8 @@ def main() -> None:
         "median_page_faults": {k: statistics.median(v) for k, v in faults.items()},
         "malloc_defaults": args.malloc_defaults,
         "dense_abstopk_over_dense_cpu": round(med_cpu["dense_abstopk"] / med_cpu["dense"], 4),
-        "limit": 1.15,
-        "passes": ratio <= 1.15,
+        "limit": LIMIT,
+        "passes": ratio <= LIMIT,
         # The weight projection's own cost: sparse vs dense weights, AbsTopK on in both.
         "sparse_over_dense_abstopk": round(med["sparse"] / med["dense_abstopk"], 4),
         # AbsTopK's own cost: dense weights with vs without AbsTopK.
@@ -219,7 +221,7 @@ def _repeat(args: argparse.Namespace) -> None:
         dense_abstopk_over_dense=round(
             statistics.median(run["dense_abstopk_over_dense"] for run in runs), 4
         ),
-        passes=statistics.median(ratios) <= 1.15,
+        passes=statistics.median(ratios) <= LIMIT,
         per_run=[
             {k: run[k] for k in ("median_step_s", "sparse_over_dense", "date")} for run in runs
         ],

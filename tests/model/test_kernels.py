@@ -10,16 +10,16 @@ from sparsecircuits import kernels
 from sparsecircuits.model import gpt
 
 # Without a C compiler the kernels cannot be built (the torch paths run, tested elsewhere).
-needs_kernels = pytest.mark.skipif(
-    not kernels.usable(torch.zeros(1)), reason="no C compiler: the kernels could not be built"
-)
+BUILT = kernels.usable(torch.zeros(1))
+NOT_BUILT = "no C compiler: the kernels could not be built"
+needs_kernels = pytest.mark.skipif(not BUILT, reason=NOT_BUILT)
 
 
 @pytest.fixture(params=[1, 2], ids=["serial", "parallel"])
 def threads(request, monkeypatch):
     """Run each test with the kernels on one thread, then split over two."""
-    if not kernels.usable(torch.zeros(1)):
-        pytest.skip("no C compiler: the kernels could not be built")
+    if not BUILT:
+        pytest.skip(NOT_BUILT)
     monkeypatch.setattr(kernels, "_threads", lambda numel: request.param)
     return request.param
 
