@@ -35,17 +35,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _train(args: argparse.Namespace) -> int:
     from sparsecircuits.errors import UserError
     from sparsecircuits.train import checkpoint as ckpt
-    from sparsecircuits.train.config import apply_overrides, load_config
+    from sparsecircuits.train.config import load_config, resume_config
     from sparsecircuits.train.loop import train
 
     out = Path(args.out)
     config = load_config(args.config, args.overrides)
     if args.resume and (out / ckpt.STATE_FILE).is_file():
-        # The run's own saved config wins (it records the corpus and tokenizer hash);
-        # --set still applies on top, e.g. to extend train.steps.
-        config = ckpt.load_run_config(out)
-        if args.overrides:
-            config = apply_overrides(config, args.overrides)
+        # The run's own saved config (it records the corpus and tokenizer hash); the request may
+        # change only its length and bookkeeping, e.g. --set train.steps=N to extend it.
+        config = resume_config(ckpt.load_run_config(out), config, out / ckpt.CONFIG_FILE)
     elif args.resume and ckpt.holds_run(out):
         raise UserError(
             f"{out} holds no {ckpt.STATE_FILE} to resume from; delete it or choose another --out."

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import math
 import tomllib
 import types
@@ -197,6 +198,14 @@ def _parse_float(text: str) -> float:
     return value
 
 
+def _unknown_key(cls: type, table: str, key: str, source: str) -> UserError:
+    """The error for a key `cls` does not have, naming the nearest valid one."""
+    names = sorted(f.name for f in dataclasses.fields(cls))
+    close = difflib.get_close_matches(key, names, n=1)
+    hint = f"did you mean {table}.{close[0]}?" if close else f"valid keys: {', '.join(names)}."
+    return UserError(f"unknown key {table}.{key} in {source}; {hint}")
+
+
 def _dataclass_from_dict(cls: type, data: dict[str, Any], table: str, source: str) -> Any:
     if not isinstance(data, dict):
         raise UserError(f"[{table}] in {source} must be a table.")
@@ -205,9 +214,7 @@ def _dataclass_from_dict(cls: type, data: dict[str, Any], table: str, source: st
     kwargs = {}
     for key, value in data.items():
         if key not in names:
-            raise UserError(
-                f"unknown key {table}.{key} in {source}; valid keys are: {', '.join(sorted(names))}."
-            )
+            raise _unknown_key(cls, table, key, source)
         kwargs[key] = _coerce(value, hints[key], f"{table}.{key}", source)
     try:
         return cls(**kwargs)
@@ -232,11 +239,37 @@ def apply_overrides(config: RunConfig, overrides: list[str]) -> RunConfig:
         table, key = parts
         cls = ModelConfig if table == "model" else TrainConfig
         if key not in {f.name for f in dataclasses.fields(cls)}:
-            raise UserError(
-                f"unknown key {dotted} in --set; check the spelling against the config."
-            )
+            raise _unknown_key(cls, table, key, "--set")
         data[table][key] = _coerce(value.strip(), _field_types(cls)[key], dotted, "--set")
     return RunConfig.from_dict(data, "--set overrides")
+
+
+# What a resumed run may change: its length, bookkeeping and placement, not what it computes.
+RESUMABLE = ("steps", "eval_every", "eval_batches", "checkpoint_every", "log_every", "device")
+
+
+def resume_config(saved: RunConfig, requested: RunConfig, saved_path: Path) -> RunConfig:
+    """The config to resume a run with: its own (read from `saved_path`), taking from `requested`
+    (the config file plus --set) only the RESUMABLE train fields; UserError naming any other
+    difference."""
+    was, now = saved.to_dict(), requested.to_dict()
+    differences = []
+    for table in ("model", "train"):
+        for key in sorted(set(was[table]) | set(now[table])):
+            if table == "train" and key in (*RESUMABLE, "tokenizer_hash"):  # the trainer's
+                continue
+            a, b = was[table].get(key), now[table].get(key)
+            if table == "train" and key == "corpus":  # the run records the absolute path
+                a, b = Path(a).expanduser().resolve(), Path(b).expanduser().resolve()
+            if a != b:
+                differences.append(f"{table}.{key} = {a!r}, not {b!r}")
+    if differences:
+        raise UserError(
+            f"{saved_path.parent} was trained with {', '.join(differences)}; resume it with its "
+            f"own config ({saved_path}) or train into a new --out."
+        )
+    resumed = {k: getattr(requested.train, k) for k in RESUMABLE}
+    return RunConfig(model=saved.model, train=dataclasses.replace(saved.train, **resumed))
 
 
 def load_config(path: str | Path, overrides: list[str] | None = None) -> RunConfig:
