@@ -19,6 +19,7 @@ from tqdm import tqdm
 
 from sparsecircuits.corpus.manifest import FORMAT_VERSION, MANIFEST_FILE, shard_name
 from sparsecircuits.corpus.sources import (
+    FILE_KINDS,
     Document,
     Source,
     SourceOptions,
@@ -99,7 +100,7 @@ def _unique_documents(
     """Yield (source index, document, sha256 digest) for first occurrences only."""
     seen: set[bytes] = set()
     # Files of stdlib/folder sources are known up front; records of JSONL/parquet are not.
-    known = all(s.kind in ("stdlib", "dir") for s in sources)
+    known = all(s.kind in FILE_KINDS for s in sources)
     total = sum(len(f) for f in files) if known else None
     bar = tqdm(total=total, desc=desc, unit="item", disable=not progress, file=sys.stderr)
     try:
@@ -298,6 +299,7 @@ def build_corpus(cfg: BuildConfig) -> dict[str, Any]:
                     "duplicates": d,
                     "skipped": dict(sorted(st.skipped.items())),
                     "tokens": {s: tokens_by_source[i][s] for s in SPLITS},
+                    **({"packages": package_inventory(src)} if src.packages else {}),
                 }
                 for i, (src, st, d) in enumerate(zip(sources, stats, dups, strict=True))
             ],
@@ -326,6 +328,19 @@ def build_corpus(cfg: BuildConfig) -> dict[str, Any]:
         manifest["build_seconds"] = round(time.perf_counter() - t0, 2)
         atomic_write_json(stage / MANIFEST_FILE, manifest)
     return manifest
+
+
+def package_inventory(source: Source) -> list[dict[str, Any]]:
+    """Per installed package of a site-packages source: name, version, files read, files left out by reason."""
+    return [
+        {
+            "name": p.name,
+            "version": p.version,
+            "files": len(p.files),
+            "excluded": dict(sorted(p.excluded.items())),
+        }
+        for p in source.packages
+    ]
 
 
 class _ShardWriter:

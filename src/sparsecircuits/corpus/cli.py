@@ -30,7 +30,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action="append",
         required=True,
         metavar="SRC",
-        help="`stdlib` (this interpreter's standard library), a folder, a .jsonl or a .parquet file; repeatable",
+        help="`stdlib` (this interpreter's standard library), `site-packages` (its installed third-party packages, without tests, vendored copies or generated files), a folder, a .jsonl or a .parquet file; repeatable",
     )
     b.add_argument(
         "--out", required=True, type=Path, help="new corpus folder (must not exist or be empty)"
@@ -134,6 +134,13 @@ def summary(m: dict[str, Any]) -> str:
             f"source {s['spec']} ({s['kind']}, {s['path']}): {s['items_seen']} items, "
             f"{s['documents']} documents, {s['duplicates']} duplicates, skipped: {skipped}"
         )
+        if s.get("packages"):
+            pkgs = s["packages"]
+            top = sorted(pkgs, key=lambda p: -p["files"])[:8]
+            lines.append(
+                f"  {len(pkgs)} packages; most files: "
+                + ", ".join(f"{p['name']} {p['version']} ({p['files']})" for p in top)
+            )
     skipped = ", ".join(f"{k} {v}" for k, v in m["skipped"].items()) or "none"
     lines.append(f"skipped: {skipped}; duplicates: {m['duplicates']}")
     for split in ("train", "val"):

@@ -1,4 +1,4 @@
-"""Corpus sources (stdlib, a folder, JSONL, parquet): parsing `--source` values and reading documents."""
+"""Corpus sources (stdlib, site-packages, a folder, JSONL, parquet): parsing `--source` values and reading documents."""
 
 from __future__ import annotations
 
@@ -10,11 +10,20 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sparsecircuits.corpus.site_packages import (
+    SITE_PACKAGES,
+    Package,
+    installed_packages,
+    looks_generated,
+    site_packages_dirs,
+)
 from sparsecircuits.errors import UserError
 
 # Why a file or record was left out; every skip is counted under one of these.
-SKIP_REASONS = ("not_utf8", "binary", "empty", "too_large", "not_text", "unreadable")
+SKIP_REASONS = ("not_utf8", "binary", "empty", "too_large", "not_text", "unreadable", "generated")
 STDLIB = "stdlib"
+# Sources whose files are listed up front (the others are files of records).
+FILE_KINDS = ("stdlib", SITE_PACKAGES, "dir")
 # Path parts that mark the standard library's own tests.
 _TEST_DIRS = frozenset({"test", "tests", "idle_test"})
 _THIRD_PARTY_DIRS = frozenset({"site-packages", "dist-packages"})
@@ -32,11 +41,13 @@ class SourceOptions:
 
 @dataclass(frozen=True)
 class Source:
-    """One `--source` value, resolved: `kind` is stdlib, dir, jsonl or parquet."""
+    """One `--source` value, resolved: `kind` is stdlib, site-packages, dir, jsonl or parquet."""
 
     spec: str
     kind: str
     path: Path
+    # site-packages only: the installed distributions, each with the files it contributes.
+    packages: tuple[Package, ...] = field(default=(), compare=False)
 
 
 @dataclass
@@ -57,13 +68,21 @@ class Document:
 
 
 def parse_source(spec: str) -> Source:
-    """Resolve a `--source` value: `stdlib`, a folder, a `.jsonl` file or a `.parquet` file."""
+    """Resolve a `--source` value: `stdlib`, `site-packages`, a folder, a `.jsonl` or a `.parquet` file."""
     if spec == STDLIB:
         return Source(spec, "stdlib", stdlib_path())
+    if spec == SITE_PACKAGES:
+        dirs = site_packages_dirs()
+        packages = tuple(p for p in installed_packages(dirs) if p.files)
+        if not packages:
+            raise UserError(
+                "`--source site-packages` found no installed package with Python files; install some or give `stdlib` or a folder."
+            )
+        return Source(spec, SITE_PACKAGES, dirs[0], packages)
     path = Path(spec).expanduser()
     if not path.exists():
         raise UserError(
-            f"source {spec!r} does not exist; give `stdlib`, a folder, a .jsonl file or a .parquet file."
+            f"source {spec!r} does not exist; give `stdlib`, `site-packages`, a folder, a .jsonl file or a .parquet file."
         )
     if path.is_dir():
         return Source(spec, "dir", path)
@@ -98,6 +117,8 @@ def list_files(source: Source, opts: SourceOptions) -> list[Path]:
                 for n in names
                 if n.endswith(".py") and (opts.include_tests or not n.startswith("test_"))
             )
+    elif source.kind == SITE_PACKAGES:
+        files = [f for pkg in source.packages for f in pkg.files]
     elif source.kind == "dir":
         files = list(source.path.rglob(opts.glob))
     else:
@@ -137,7 +158,7 @@ def iter_documents(
     source: Source, files: list[Path], opts: SourceOptions, stats: SourceStats
 ) -> Iterator[Document]:
     """Yield the valid documents of one source, counting skips into `stats`."""
-    if source.kind in ("stdlib", "dir"):
+    if source.kind in FILE_KINDS:
         for p in files:
             stats.items_seen += 1
             try:
@@ -147,6 +168,11 @@ def iter_documents(
                 data = p.read_bytes()
             except OSError:
                 stats.skipped["unreadable"] += 1
+                continue
+            if source.kind == SITE_PACKAGES and looks_generated(
+                data[: 4 * 1024].decode("utf-8", "replace")
+            ):
+                stats.skipped["generated"] += 1
                 continue
             yield from _keep(str(p), data, opts, stats)
     elif source.kind == "jsonl":
