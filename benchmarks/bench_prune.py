@@ -14,7 +14,6 @@ import os
 import platform
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -37,8 +36,8 @@ def machine() -> dict:
 
 def mean_stability(run, sizes: list[int], seq_len: int, split: str) -> list[dict]:
     """How much node means move between two independent random samples of a split, per size."""
+    from sparsecircuits.core.stats import _windows, compute_stats
     from sparsecircuits.corpus import TokenData
-    from sparsecircuits.prune.means import _windows, compute_stats
 
     data = TokenData(run.corpus_dir, split)
     out = []
@@ -71,9 +70,10 @@ def mean_stability(run, sizes: list[int], seq_len: int, split: str) -> list[dict
 
 def components(run, stats, cfg, task: str) -> dict:
     """Median seconds of one mask-training step, one held-out evaluation and one node-delta evaluation."""
-    from sparsecircuits.prune.ablation import Ablator, batch_logits
-    from sparsecircuits.prune.nodes import site_widths
-    from sparsecircuits.prune.optimize import crop, train_masks
+    from sparsecircuits.core.ablation import Ablator
+    from sparsecircuits.core.evaluate import evaluate
+    from sparsecircuits.core.nodes import site_widths
+    from sparsecircuits.prune.optimize import train_masks
     from sparsecircuits.tasks import TaskBatch, get_task
 
     model, tok = run.model, run.tokenizer
@@ -81,7 +81,7 @@ def components(run, stats, cfg, task: str) -> dict:
     train_pairs = t.pairs(tok, cfg.n_train, "train", cfg.seed, cfg.max_len)
     held = t.pairs(tok, cfg.n_heldout, "heldout", cfg.seed, cfg.max_len)
     widths = site_widths(model)
-    ab = Ablator(cfg.ablation, stats.means if stats else None, stats.bank if stats else None)
+    ab = Ablator.of(cfg.ablation, stats)
     train_masks(model, train_pairs, tok.eot_id, widths, ab, cfg.replace(steps=2), progress=False)
     t0 = time.perf_counter()  # after a warm-up, as in a real run
     train_masks(model, train_pairs, tok.eot_id, widths, ab, cfg.replace(steps=20), progress=False)
@@ -89,12 +89,12 @@ def components(run, stats, cfg, task: str) -> dict:
     half = {s: torch.arange(w) % 2 == 0 for s, w in widths.items()}
 
     def timed(pairs) -> float:
-        b = crop(TaskBatch.from_pairs(pairs, tok.eot_id))
+        b = TaskBatch.from_pairs(pairs, tok.eot_id).crop()
         ts = []
-        batch_logits(model, b, half, ab, cfg.eval_batch_size)  # warm-up
+        evaluate(model, b, half, ab, chunk=cfg.eval_batch_size)  # warm-up
         for _ in range(3):
             t1 = time.perf_counter()
-            batch_logits(model, b, half, ab, cfg.eval_batch_size)
+            evaluate(model, b, half, ab, chunk=cfg.eval_batch_size)
             ts.append(time.perf_counter() - t1)
         return float(np.median(ts))
 
@@ -132,8 +132,8 @@ def main() -> None:
     )
     args = p.parse_args()
     torch.set_num_threads(args.threads)
+    from sparsecircuits.core.stats import cache_file
     from sparsecircuits.prune import PruneConfig
-    from sparsecircuits.prune.means import CACHE_NAME
     from sparsecircuits.prune.pipeline import load_stats, prune_task
     from sparsecircuits.train import load_run
 
@@ -153,9 +153,11 @@ def main() -> None:
             "split": cfg.mean_split,
             "rows": mean_stability(run, sizes, cfg.mean_seq_len, cfg.mean_split),
         }
-    cache = Path(args.run) / CACHE_NAME
-    if cache.exists():
-        cache.unlink()  # time a cold cache once
+    from sparsecircuits.core.stats import _corpus_sha256
+
+    assert run.corpus_dir is not None, "the benchmark needs the run's corpus"
+    cache = cache_file(run.weights_sha256, _corpus_sha256(run.corpus_dir), cfg.stats_settings())
+    cache.unlink(missing_ok=True)  # time a cold cache once
     t0 = time.perf_counter()
     stats = load_stats(run, cfg)
     result["means_seconds_cold"] = round(time.perf_counter() - t0, 3)
@@ -178,10 +180,10 @@ def main() -> None:
         row = {
             "task": name,
             "seconds": round(secs, 2),
-            "nodes": c.counts["nodes"],
-            "edges": c.counts["edges"],
-            **{k: v for k, v in c.losses.items() if k != "calibration"},
-            "curve": c.curve,
+            "nodes": c.counts.nodes,
+            "edges": c.counts.edges,
+            **{k: v for k, v in vars(c.losses).items() if k != "calibration"},
+            "curve": [vars(p) for p in c.curve],
         }
         tasks.append(row)
         print(

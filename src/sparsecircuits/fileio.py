@@ -84,3 +84,8 @@ def staging_dir(final: str | Path) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def user_cache_dir() -> Path:
+    """`$XDG_CACHE_HOME/sparsecircuits` (default `~/.cache/sparsecircuits`): caches no stage owns."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "sparsecircuits"

@@ -36,6 +36,8 @@ from pathlib import Path
 
 import torch
 
+from sparsecircuits import fileio
+
 _SOURCE = Path(__file__).with_name("kernels.c")
 _FLAGS = ["-O3", "-march=native", "-shared", "-fPIC"]
 _PAR_MIN = 1 << 14  # below this many elements one thread is faster than waking the team
@@ -81,7 +83,7 @@ def _load() -> ctypes.CDLL | None:
     cc = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
     source = _SOURCE.read_bytes()
     tag = hashlib.sha256(source + " ".join([cc or "", *_FLAGS]).encode() + _cpu_signature())
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "sparsecircuits"
+    cache = fileio.user_cache_dir()
     target = cache / f"kernels-{tag.hexdigest()[:16]}.so"
     try:
         if not target.exists():

@@ -6,7 +6,7 @@ from model_reference import random_model, ref_forward
 from test_forward import TINY, VARIANTS, tokens
 
 from sparsecircuits.errors import UserError
-from sparsecircuits.model import SITES, ModelConfig, abs_topk, parse_node_id
+from sparsecircuits.model import SITES, ModelConfig, abs_topk
 
 
 @pytest.fixture(scope="module")
@@ -175,13 +175,6 @@ def test_intervention_gradients_flow(model):
     with model.intervene({"1.mlp.post_act": lambda x: x * mask}):
         model(tokens(), last_pos=torch.tensor([9, 9, 9])).logsumexp(-1).sum().backward()
     assert mask.grad is not None and mask.grad.abs().sum() > 0
-
-
-def test_parse_node_id():
-    assert parse_node_id("3.attn.q:17") == ("3.attn.q", 17)
-    for bad in ["3.attn.q", "3.attn.x:1", "3.attn.q:-1"]:
-        with pytest.raises(UserError):
-            parse_node_id(bad)
 
 
 def test_deepcopy_gets_its_own_interventions(model):

@@ -2,9 +2,9 @@
 
 import torch
 
+from sparsecircuits.core.nodes import all_keep, keep_from_ids, site_widths
 from sparsecircuits.model import ModelConfig, SparseGPT
-from sparsecircuits.prune import count_edges, keep_from_ids
-from sparsecircuits.prune.nodes import all_keep, site_widths
+from sparsecircuits.prune import count_edges
 
 
 def test_edges_match_hand_count():

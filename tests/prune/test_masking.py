@@ -4,9 +4,17 @@ from types import SimpleNamespace
 
 import torch
 
-from sparsecircuits.prune.ablation import Ablator, ablated_forward, soft_interventions
+from sparsecircuits.core.ablation import Ablator, soft_interventions
+from sparsecircuits.core.evaluate import evaluate
+from sparsecircuits.core.nodes import all_keep, site_widths
 from sparsecircuits.prune.mask import heaviside_mask
-from sparsecircuits.prune.nodes import all_keep, site_widths
+from sparsecircuits.tasks import TaskBatch
+
+
+def ablated_forward(model, batch, keep, ablation, means=None, bank=None, seed=0):
+    """Last-position logits of one chunk of prompts with the nodes outside `keep` ablated."""
+    tb = TaskBatch(batch.tokens, batch.last_pos, batch.last_pos * 0, batch.last_pos * 0 + 1)
+    return evaluate(model, tb, keep, Ablator(ablation, means, bank, seed), chunk=len(tb)).logits
 
 
 def _batch():

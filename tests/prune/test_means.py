@@ -1,4 +1,4 @@
-"""The mean-activation cache: correct means, a real bank, reuse and invalidation."""
+"""The activation-statistics cache: correct means, a real bank, reuse, invalidation, never in the run."""
 
 import json
 from types import SimpleNamespace
@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import torch
 
+from sparsecircuits.core.stats import StatsSettings, _windows, load_or_compute_stats
 from sparsecircuits.errors import UserError
-from sparsecircuits.prune.means import CACHE_NAME, _windows, load_or_compute_stats
 
 
 def _corpus(tmp_path, n=3000):
@@ -26,6 +26,11 @@ def _corpus(tmp_path, n=3000):
     return d
 
 
+@pytest.fixture(autouse=True)
+def _own_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+
+
 def _run(tmp_path, model, sha="abc"):
     run_dir = tmp_path / "run"
     run_dir.mkdir(exist_ok=True)
@@ -39,7 +44,7 @@ def _run(tmp_path, model, sha="abc"):
 
 def test_means_match_direct_computation(tmp_path, tiny_model):
     run = _run(tmp_path, tiny_model)
-    stats = load_or_compute_stats(run, n_tokens=256, seed=3, seq_len=16, bank_size=8)
+    stats = load_or_compute_stats(run, StatsSettings(n_tokens=256, seed=3, seq_len=16, bank_size=8))
     from sparsecircuits.corpus import TokenData
 
     data = TokenData(run.corpus_dir, "val")
@@ -58,17 +63,18 @@ def test_means_match_direct_computation(tmp_path, tiny_model):
 
 def test_cache_reused_and_invalidated(tmp_path, tiny_model):
     run = _run(tmp_path, tiny_model)
-    s1 = load_or_compute_stats(run, n_tokens=128, seq_len=16, bank_size=4)
-    path = run.path / CACHE_NAME
-    assert path.exists()
-    mtime = path.stat().st_mtime_ns
-    run.corpus_dir = None  # a cache hit must not need the corpus
-    s2 = load_or_compute_stats(run, n_tokens=128, seq_len=16, bank_size=4)
-    assert path.stat().st_mtime_ns == mtime
+    settings = StatsSettings(n_tokens=128, seq_len=16, bank_size=4)
+    s1 = load_or_compute_stats(run, settings)
+    files = sorted((tmp_path / "cache" / "sparsecircuits" / "stats").iterdir())
+    assert len(files) == 1 and not list(run.path.iterdir())  # in the user cache, not the run
+    mtime = files[0].stat().st_mtime_ns
+    s2 = load_or_compute_stats(run, settings)
+    assert files[0].stat().st_mtime_ns == mtime  # a hit is read, not recomputed
     assert all(torch.equal(s1.means[k], s2.means[k]) for k in s1.means)
-    run.weights_sha256 = "other"  # new weights -> recompute, which needs the corpus
+    run.weights_sha256 = "other"  # new weights -> a new entry
+    load_or_compute_stats(run, settings)
+    load_or_compute_stats(run, StatsSettings(n_tokens=64, seq_len=16, bank_size=4))
+    assert len(list(files[0].parent.iterdir())) == 3
+    run.corpus_dir = None
     with pytest.raises(UserError, match="corpus"):
-        load_or_compute_stats(run, n_tokens=128, seq_len=16, bank_size=4)
-    run.corpus_dir = tmp_path / "corpus"
-    load_or_compute_stats(run, n_tokens=128, seq_len=16, bank_size=4)
-    assert path.stat().st_mtime_ns != mtime
+        load_or_compute_stats(run, settings)

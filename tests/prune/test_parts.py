@@ -1,14 +1,11 @@
 """Bisection, calibration, config overrides and the circuit file round trip."""
 
-import json
-
 import pytest
 import torch
 
 from sparsecircuits.errors import UserError
 from sparsecircuits.prune.bisect import bisect_size, rank_nodes
 from sparsecircuits.prune.calibrate import calibrated_loss, fit_calibration
-from sparsecircuits.prune.circuit import Circuit, load_circuit, save_circuit
 from sparsecircuits.prune.config import PruneConfig
 
 
@@ -50,57 +47,6 @@ def test_config_overrides():
         PruneConfig().with_overrides(["nope=1"])
     with pytest.raises(UserError, match="ablation"):
         PruneConfig(ablation="median")
-
-
-def _circuit():
-    return Circuit(
-        model={"run": "r", "weights_sha256": "x", "config": {}},
-        task={"name": "t"},
-        ablation="mean",
-        seed=0,
-        target_loss=0.15,
-        losses={
-            "full_model": 0.1,
-            "circuit": 0.14,
-            "circuit_calibrated": None,
-            "calibration": None,
-        },
-        nodes=[
-            {
-                "id": "0.attn.q:1",
-                "layer": 0,
-                "site": "attn.q",
-                "index": 1,
-                "tau": 0.5,
-                "ablation_delta": 0.2,
-            }
-        ],
-        edges=[],
-        counts={"nodes": 1, "edges": 0, "model_nodes": 10},
-    )
-
-
-def test_circuit_round_trip(tmp_path):
-    c = _circuit()
-    save_circuit(c, tmp_path / "t.json")
-    d = json.loads((tmp_path / "t.json").read_text())
-    assert d["schema_version"] == 1 and d["validation"] is None
-    assert load_circuit(tmp_path / "t.json") == c
-    keep = c.keep({"0.attn.q": 4, "0.attn.k": 4})
-    assert keep["0.attn.q"].tolist() == [False, True, False, False] and not keep["0.attn.k"].any()
-
-
-def test_bad_circuit_files(tmp_path):
-    with pytest.raises(UserError, match="does not exist"):
-        load_circuit(tmp_path / "none.json")
-    (tmp_path / "bad.json").write_text("{")
-    with pytest.raises(UserError, match="not valid JSON"):
-        load_circuit(tmp_path / "bad.json")
-    d = _circuit().to_json()
-    d["schema_version"] = 99
-    (tmp_path / "v.json").write_text(json.dumps(d))
-    with pytest.raises(UserError, match="schema version"):
-        load_circuit(tmp_path / "v.json")
 
 
 def test_config_from_toml(tmp_path):

@@ -82,8 +82,8 @@ def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def circuit_of_run(run_dir: Path, task: str = "single_double_quote") -> dict:
     """A circuit file dict naming `run_dir`, with nodes chosen by hand and edges from the weights."""
-    from sparsecircuits.prune import count_edges, keep_from_ids
-    from sparsecircuits.prune.nodes import site_widths
+    from sparsecircuits.core.nodes import keep_from_ids, site_widths
+    from sparsecircuits.prune import count_edges
     from sparsecircuits.train import load_run
 
     run = load_run(run_dir)

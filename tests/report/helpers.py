@@ -6,6 +6,8 @@ import math
 from pathlib import Path
 from typing import Any
 
+from sparsecircuits.core.circuit import Circuit, circuit_from_json
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -16,6 +18,11 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 XSS = "</script><script>alert(1)</script>"
+
+
+def typed(circuit: dict[str, Any], name: str = "c.json") -> Circuit:
+    """A circuit dict as the typed record the report works on (checked against the schema)."""
+    return circuit_from_json(circuit, Path(name))
 
 
 def example_circuit(

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
-from helpers import CHROMIUM, XSS, browser_page, example_circuit
+from helpers import CHROMIUM, XSS, browser_page, example_circuit, typed
 
 from sparsecircuits.report.build import ReportOptions, write_report
 from sparsecircuits.report.payload import build_payload, circuit_view
@@ -76,7 +76,7 @@ def test_injected_text_shows_as_text(playwright, tmp_path: Path) -> None:
     circuit = example_circuit()
     view = circuit_view(
         Path("c.json"),
-        circuit,
+        typed(circuit),
         node_info={
             "0.attn.q:5": {
                 "class_mean": {"pos": 0.5, "neg": -0.2},
@@ -140,7 +140,7 @@ def test_index_switches_circuits_and_shows_findings(playwright, tmp_path: Path) 
         "checks": {"sufficiency": {"loss_mean": 0.14, "threshold": "<= 0.15", "passed": True}},
         "verdict": "pass",
     }
-    views = [circuit_view(Path(f"{i}.json"), c) for i, c in enumerate([validated, empty])]
+    views = [circuit_view(Path(f"{i}.json"), typed(c)) for i, c in enumerate([validated, empty])]
     out = tmp_path / "two.html"
     out.write_text(render_html(build_payload(views)))
     browser, page, errors, requests, dialogs = browser_page(playwright, tmp_path)

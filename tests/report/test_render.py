@@ -9,10 +9,11 @@ import re
 from pathlib import Path
 
 import pytest
-from helpers import XSS, example_circuit
+from helpers import XSS, example_circuit, typed
 
+from sparsecircuits.core.circuit import read_circuit
 from sparsecircuits.errors import UserError
-from sparsecircuits.report.circuits import find_circuits, read_circuit
+from sparsecircuits.report.circuits import find_circuits
 from sparsecircuits.report.payload import build_payload, circuit_view, round_sig
 from sparsecircuits.report.render import embed_json, render_html
 
@@ -28,7 +29,7 @@ def test_embed_json_cannot_close_script_and_round_trips() -> None:
 
 def _page(circuit: dict) -> str:
     return render_html(
-        build_payload([circuit_view(Path("c.json"), circuit)]), title="t </title><b>x"
+        build_payload([circuit_view(Path("c.json"), typed(circuit))]), title="t </title><b>x"
     )
 
 
@@ -52,7 +53,7 @@ def test_csp_allows_exactly_our_script() -> None:
 
 
 def test_view_adds_heads_and_keeps_fields() -> None:
-    view = circuit_view(Path("x.json"), example_circuit())
+    view = circuit_view(Path("x.json"), typed(example_circuit()))
     by_id = {n["id"]: n for n in view["nodes"]}
     assert by_id["0.attn.v:20"]["head"] == 1  # d_head 16
     assert by_id["0.attn.q:5"]["head"] == 0

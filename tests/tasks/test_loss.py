@@ -1,13 +1,16 @@
-"""Task loss, accuracy, TaskBatch and the batched evaluator."""
+"""Task loss, accuracy, TaskBatch, and `evaluate_task` (the core evaluator on a task's pairs)."""
 
 from __future__ import annotations
 
 import math
+from contextlib import contextmanager
+from types import SimpleNamespace
 
 import pytest
 import torch
 
-from sparsecircuits.tasks import Pair, TaskBatch, evaluate_task, get_task, task_accuracy, task_loss
+from sparsecircuits.core.evaluate import evaluate_task
+from sparsecircuits.tasks import Pair, TaskBatch, get_task, task_accuracy, task_loss
 
 
 def test_loss_is_binary_cross_entropy_over_the_two_tokens():
@@ -46,6 +49,8 @@ def test_task_batch_interleaves_and_right_pads():
 class Oracle(torch.nn.Module):
     """Knows the right answer of every prompt it was shown; checks the evaluator's bookkeeping."""
 
+    config = SimpleNamespace(block_size=256)
+
     def __init__(self, pairs: list[Pair], vocab: int) -> None:
         super().__init__()
         self.w = torch.nn.Parameter(torch.zeros(1))
@@ -54,6 +59,11 @@ class Oracle(torch.nn.Module):
         for p in pairs:
             self.answer[tuple(p.prompt_pos)] = p.target_pos
             self.answer[tuple(p.prompt_neg)] = p.target_neg
+
+    @contextmanager
+    def intervene(self, fns):
+        assert not fns
+        yield self
 
     def forward(self, idx: torch.Tensor, last_pos: torch.Tensor) -> torch.Tensor:
         out = torch.zeros(idx.shape[0], self.vocab)
@@ -74,12 +84,13 @@ def test_evaluate_task_with_an_oracle_and_its_inverse(tokenizer):
 
 
 def test_evaluate_task_with_a_tiny_sparse_gpt(tokenizer):
-    gpt = pytest.importorskip("sparsecircuits.model.gpt")
-    cfg = gpt.ModelConfig(
+    from sparsecircuits.model import ModelConfig, SparseGPT
+
+    cfg = ModelConfig(
         vocab_size=tokenizer.vocab_size, block_size=64, n_layer=1, d_model=32, d_head=16
     )
-    model = gpt.SparseGPT(cfg, seed=0)
-    res = evaluate_task(model, "for_while", tokenizer, n=16, batch_size=8)
+    model = SparseGPT(cfg, seed=0)
+    res = evaluate_task(model, "for_while", tokenizer, n=16, batch_size=8, max_len=64)
     assert 0.0 <= res["accuracy"] <= 1.0 and math.isfinite(res["loss"])
     # the batched evaluator agrees with one unpadded forward pass per prompt
     pairs = get_task("for_while").pairs(tokenizer, 16, "heldout", seed=0, max_len=64)
@@ -93,7 +104,10 @@ def test_evaluate_task_with_a_tiny_sparse_gpt(tokenizer):
                 logits = model(torch.tensor([prompt]))[:, -1]
                 losses.append(float(task_loss(logits, torch.tensor([t]), torch.tensor([o]))))
     assert math.isclose(res["loss"], sum(losses) / len(losses), rel_tol=1e-4, abs_tol=1e-5)
-    again = evaluate_task(model, "for_while", tokenizer, n=16, batch_size=3)
+    again = evaluate_task(model, "for_while", tokenizer, n=16, batch_size=3, max_len=64)
     assert again["accuracy"] == res["accuracy"] and again["loss"] == pytest.approx(
         res["loss"], abs=1e-6
     )
+    # the default prompt length is pruning's 32 tokens
+    short = get_task("for_while").pairs(tokenizer, 16, "heldout", seed=0, max_len=32)
+    assert max(len(p.prompt_pos) for p in short) <= 32

@@ -94,9 +94,10 @@ def workspace(tmp_path_factory) -> dict[str, Path]:
 
 def _build(root: Path) -> None:
     """Write corpus, run and circuit into `root`."""
+    from sparsecircuits.core.circuit import save_circuit
     from sparsecircuits.corpus import BuildConfig, Tokenizer, build_corpus
     from sparsecircuits.model import ModelConfig, SparseGPT
-    from sparsecircuits.prune import PruneConfig, prune_task, save_circuit
+    from sparsecircuits.prune import PruneConfig, prune_task
     from sparsecircuits.train import load_run
     from sparsecircuits.train.checkpoint import save_weights
     from sparsecircuits.train.config import RunConfig, TrainConfig

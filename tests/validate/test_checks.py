@@ -19,7 +19,7 @@ def _read(path):
 
 def test_core_checks_on_real_circuit(circuit_file):
     before = _read(circuit_file)
-    v = validate_circuit(circuit_file, checks=CORE, cfg=SMALL, progress=False)
+    v = validate_circuit(circuit_file, checks=CORE, cfg=SMALL, progress=False).to_json()
     after = _read(circuit_file)
     assert after["validation"] == json.loads(json.dumps(v))
     assert {k: after[k] for k in before if k != "validation"} == {
@@ -57,13 +57,13 @@ def test_core_checks_on_real_circuit(circuit_file):
 
 def test_wrong_circuit_fails_sufficiency(circuit_file, workspace):
     """Random nodes of the same count as the real circuit: the circuit alone cannot do the task."""
+    from sparsecircuits.core.nodes import keep_from_ids, random_like
     from sparsecircuits.train import load_run
-    from sparsecircuits.validate.nodes import circuit_keep, random_like
 
     raw = _read(circuit_file)
     model = load_run(workspace["run"]).model
     widths = {s: model.site_width(s) for s in model.site_names()}
-    real = circuit_keep(widths, [n["id"] for n in raw["nodes"]])
+    real = keep_from_ids(widths, [n["id"] for n in raw["nodes"]])
     fake = random_like(real, seed=123)
     ids = [f"{s}:{i}" for s, m in fake.items() for i in m.nonzero().flatten().tolist()]
     assert len(ids) == len(raw["nodes"]) and set(ids) != {n["id"] for n in raw["nodes"]}
@@ -78,8 +78,9 @@ def test_wrong_circuit_fails_sufficiency(circuit_file, workspace):
         }
         for i in ids
     ]
+    raw["edges"], raw["counts"]["edges"] = [], 0  # edges must join nodes of the circuit
     circuit_file.write_text(json.dumps(raw))
-    v = validate_circuit(circuit_file, checks=["sufficiency"], cfg=SMALL, progress=False)
+    v = validate_circuit(circuit_file, checks=["sufficiency"], cfg=SMALL, progress=False).to_json()
     assert not v["checks"]["sufficiency"]["passed"]
     assert v["checks"]["sufficiency"]["loss_mean"] > raw["target_loss"]
     assert v["verdict"] == "fail"
@@ -87,7 +88,9 @@ def test_wrong_circuit_fails_sufficiency(circuit_file, workspace):
 
 def test_same_seed_same_result_and_resume(circuit_file):
     msgs: list[str] = []
-    a = validate_circuit(circuit_file, checks=["stochastic"], cfg=SMALL, seed=5, progress=False)
+    a = validate_circuit(
+        circuit_file, checks=["stochastic"], cfg=SMALL, seed=5, progress=False
+    ).to_json()
     b = validate_circuit(
         circuit_file,
         checks=["stochastic", "sufficiency"],
@@ -95,31 +98,32 @@ def test_same_seed_same_result_and_resume(circuit_file):
         seed=5,
         progress=False,
         log=msgs.append,
-    )
+    ).to_json()
     assert any("stochastic: reused" in m for m in msgs)  # finished work is not redone
     c = validate_circuit(
         circuit_file, checks=["stochastic"], cfg=SMALL, seed=5, progress=False, fresh=True
-    )
+    ).to_json()
 
     def numbers(v):
         return {k: x for k, x in v["checks"]["stochastic"].items() if k != "seconds"}
 
     assert b["checks"]["stochastic"] == a["checks"]["stochastic"]  # reused as is
     assert numbers(a) == numbers(c)  # recomputed: same seed, same numbers
-    d = validate_circuit(circuit_file, checks=["stochastic"], cfg=SMALL, seed=6, progress=False)
+    d = validate_circuit(
+        circuit_file, checks=["stochastic"], cfg=SMALL, seed=6, progress=False
+    ).to_json()
     assert d["checks"]["stochastic"]["mean"] != a["checks"]["stochastic"]["mean"]
 
 
 def test_controls(circuit_file, workspace):
     raw = _read(circuit_file)
-    cache = workspace["run"] / "means.safetensors"
-    cache_mtime = cache.stat().st_mtime_ns
+    run_files = {p.name: p.stat().st_mtime_ns for p in workspace["run"].iterdir()}
     v = validate_circuit(
         circuit_file,
         checks=["control_random_init", "control_shuffled"],
         cfg=SMALL,
         progress=False,
-    )
+    ).to_json()
     for name in ("control_random_init", "control_shuffled"):
         rec = v["checks"][name]
         assert isinstance(rec["passed"], bool) and math.isfinite(rec["full_model"])
@@ -133,5 +137,24 @@ def test_controls(circuit_file, workspace):
             assert rec["passed"] and rec["reason"]
     # the shuffled labels are random per pair: the real model is near chance on them
     assert v["checks"]["control_shuffled"]["full_model"] > 0.5
-    # the random-init control computed its own means elsewhere: the run's cache is untouched
-    assert cache.stat().st_mtime_ns == cache_mtime
+    # nothing is written into the run folder (statistics live in the user cache)
+    assert {p.name: p.stat().st_mtime_ns for p in workspace["run"].iterdir()} == run_files
+
+
+def test_a_registered_check_runs_and_is_stored(circuit_file):
+    """Adding a check is one function and one registration: the runner needs no change."""
+    from sparsecircuits.core.circuit import CheckRecord
+    from sparsecircuits.validate import REGISTRY, check, parse_checks
+
+    @check("kept_fraction")
+    def kept_fraction(ctx):
+        share = len(ctx.circuit.nodes) / ctx.circuit.counts.model_nodes
+        return CheckRecord(share < 0.5, "under half of the model's nodes", values={"share": share})
+
+    try:
+        assert parse_checks("kept_fraction") == ["kept_fraction"]
+        v = validate_circuit(circuit_file, checks=["kept_fraction"], cfg=SMALL, progress=False)
+        assert v.checks["kept_fraction"].values["share"] > 0
+        assert _read(circuit_file)["validation"]["checks"]["kept_fraction"]["passed"] is True
+    finally:
+        del REGISTRY["kept_fraction"]

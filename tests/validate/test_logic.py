@@ -5,11 +5,13 @@ import math
 import pytest
 import torch
 
+from sparsecircuits.core.circuit import CheckRecord
+from sparsecircuits.core.nodes import complement, count, random_like, stochastic_draws
 from sparsecircuits.errors import UserError
 from sparsecircuits.validate import verdicts
 from sparsecircuits.validate.binarise import StepParams, step_candidates
-from sparsecircuits.validate.config import CHECKS, ValidationConfig, parse_checks
-from sparsecircuits.validate.nodes import complement, count, random_like, stochastic_draws
+from sparsecircuits.validate.checks import CHECKS
+from sparsecircuits.validate.config import ValidationConfig, parse_checks
 
 CFG = ValidationConfig()
 
@@ -42,55 +44,56 @@ def test_config_overrides():
 
 
 def test_sufficiency_rule():
-    assert verdicts.judge_sufficiency(0.14, 0.29, 0.15, CFG)["passed"]
-    assert not verdicts.judge_sufficiency(0.16, 0.2, 0.15, CFG)["passed"]
+    assert verdicts.judge_sufficiency(0.14, 0.29, 0.15, CFG).passed
+    assert not verdicts.judge_sufficiency(0.16, 0.2, 0.15, CFG).passed
     rec = verdicts.judge_sufficiency(0.1, 0.31, 0.15, CFG)
-    assert not rec["passed"] and "0.3" in rec["threshold"]
+    assert not rec.passed and "0.3" in rec.threshold
 
 
 def test_necessity_rule_uses_larger_floor():
     # full 0.05 -> floor max(0.347, 0.35) = 0.35
-    assert verdicts.judge_necessity(0.36, 0.05, CFG)["passed"]
-    assert not verdicts.judge_necessity(0.34, 0.05, CFG)["passed"]
+    assert verdicts.judge_necessity(0.36, 0.05, CFG).passed
+    assert not verdicts.judge_necessity(0.34, 0.05, CFG).passed
     # a weak full model (0.3): floor 0.6, so 0.5 is not enough
-    assert not verdicts.judge_necessity(0.5, 0.3, CFG)["passed"]
-    assert verdicts.judge_necessity(math.log(2), 0.3, CFG)["passed"]
+    assert not verdicts.judge_necessity(0.5, 0.3, CFG).passed
+    assert verdicts.judge_necessity(math.log(2), 0.3, CFG).passed
 
 
 def test_stochastic_rule_mean_and_worst():
     rec = verdicts.judge_stochastic([0.1, 0.2, 0.3], 0.15, CFG)
-    assert rec["passed"] and rec["worst"] == 0.3 and rec["mean"] == pytest.approx(0.2)
-    assert rec["std"] == pytest.approx(0.1)
-    assert not verdicts.judge_stochastic([0.1, 0.1, 0.7], 0.15, CFG)["passed"]  # worst > 0.6
-    assert not verdicts.judge_stochastic([0.35, 0.35], 0.15, CFG)["passed"]  # mean > 0.3
+    assert rec.passed and rec.values["worst"] == 0.3 and rec.values["mean"] == pytest.approx(0.2)
+    assert rec.values["std"] == pytest.approx(0.1)
+    assert not verdicts.judge_stochastic([0.1, 0.1, 0.7], 0.15, CFG).passed  # worst > 0.6
+    assert not verdicts.judge_stochastic([0.35, 0.35], 0.15, CFG).passed  # mean > 0.3
 
 
 def test_control_rule():
     kw = dict(kind="k", full_model_loss=0.7, achieved_loss=0.1, reason=None, cfg=CFG)
     assert verdicts.judge_control(
         reached_target=True, nodes=50, edges=40, real_nodes=10, real_edges=10, **kw
-    )["passed"]
+    ).passed
     rec = verdicts.judge_control(
         reached_target=True, nodes=20, edges=39, real_nodes=10, real_edges=10, **kw
     )
-    assert not rec["passed"] and rec["edge_ratio"] == pytest.approx(3.9)
+    assert not rec.passed and rec.values["edge_ratio"] == pytest.approx(3.9)
     kw["reason"] = "no"
     assert verdicts.judge_control(
         reached_target=False, nodes=None, edges=None, real_nodes=10, real_edges=10, **kw
-    )["passed"]
+    ).passed
     # edgeless real circuit: compare nodes
     kw["reason"] = None
     assert not verdicts.judge_control(
         reached_target=True, nodes=3, edges=0, real_nodes=2, real_edges=0, **kw
-    )["passed"]
+    ).passed
     assert verdicts.judge_control(
         reached_target=True, nodes=8, edges=5, real_nodes=2, real_edges=0, **kw
-    )["passed"]
+    ).passed
 
 
 def test_overall_verdict():
-    assert verdicts.overall_verdict({"a": {"passed": True}, "b": {"passed": True}}) == "pass"
-    assert verdicts.overall_verdict({"a": {"passed": True}, "b": {"passed": False}}) == "fail"
+    yes, no = CheckRecord(True, "t"), CheckRecord(False, "t")
+    assert verdicts.overall_verdict({"a": yes, "b": yes}) == "pass"
+    assert verdicts.overall_verdict({"a": yes, "b": no}) == "fail"
     assert verdicts.overall_verdict({}) == "fail"
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 import sys
 import time
@@ -99,7 +98,8 @@ def choose_tasks(run_dir: Path, opts: DemoOptions, cfg: PruneConfig) -> list[dic
     A task qualifies when the whole model's held-out loss on prompts of pruning's length is
     under the target: only then can a circuit meet it.
     """
-    from sparsecircuits.tasks import evaluate_task, get_task, task_names
+    from sparsecircuits.core.evaluate import evaluate_task
+    from sparsecircuits.tasks import get_task, task_names
     from sparsecircuits.train import load_run
 
     run = load_run(run_dir)
@@ -129,14 +129,16 @@ def choose_tasks(run_dir: Path, opts: DemoOptions, cfg: PruneConfig) -> list[dic
 
 def prune_stage(run_dir: Path, out: Path, tasks: list[str]) -> list[Path]:
     """One circuit file per task under `out/circuits`; finished ones are reused."""
-    from sparsecircuits.prune import TargetUnreachable, prune_task, save_circuit
+    from sparsecircuits.core.circuit import save_circuit
+    from sparsecircuits.prune import TargetUnreachable, prune_task
+    from sparsecircuits.tasks import get_task
     from sparsecircuits.train import load_run
 
     run = load_run(run_dir)
     cfg = PruneConfig()
     paths = []
     for name in tasks:
-        path = out / "circuits" / f"{name}.json"
+        path = out / "circuits" / f"{get_task(name).name}.json"
         if not path.is_file():
             try:
                 save_circuit(prune_task(run, name, cfg), path)
@@ -162,14 +164,16 @@ def validate_stage(paths: list[Path], checks: str) -> None:
 
 def summary_table(paths: list[Path]) -> str:
     """task | full loss | circuit loss | nodes | edges | verdict, one row per circuit."""
+    from sparsecircuits.core.circuit import read_circuit
+
     head = f"{'task':28s} {'full':>7s} {'circuit':>8s} {'nodes':>6s} {'edges':>6s}  verdict"
     lines = [head, "-" * len(head)]
     for path in paths:
-        c = json.loads(path.read_text())
-        verdict = (c.get("validation") or {}).get("verdict", "not validated")
+        c = read_circuit(path)
+        verdict = c.validation.verdict if c.validation else "not validated"
         lines.append(
-            f"{c['task']['name']:28s} {c['losses']['full_model']:7.3f} "
-            f"{c['losses']['circuit']:8.3f} {c['counts']['nodes']:6d} {c['counts']['edges']:6d}  {verdict}"
+            f"{c.task.name:28s} {c.losses.full_model:7.3f} "
+            f"{c.losses.circuit:8.3f} {c.counts.nodes:6d} {c.counts.edges:6d}  {verdict}"
         )
     return "\n".join(lines)
 
@@ -177,8 +181,17 @@ def summary_table(paths: list[Path]) -> str:
 def run_demo(opts: DemoOptions) -> Path:
     """Run every stage, print the summary table and per-stage times, return the report path."""
     from sparsecircuits.report.build import write_report
+    from sparsecircuits.tasks import get_task
+    from sparsecircuits.validate import parse_checks
 
+    for name in opts.tasks or []:
+        get_task(name)  # an unknown task or a broken task file fails now, not after the model stage
+    parse_checks(opts.checks)
+    if opts.n_tasks < 1:
+        raise UserError(f"--n-tasks must be at least 1, not {opts.n_tasks}.")
     out = opts.out
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--out {out} is a file; give a folder for the demo's outputs.")
     out.mkdir(parents=True, exist_ok=True)
     bundled_tok = BUNDLED_RUN / "tokenizer.json"
     use_bundled = BUNDLED_RUN.is_dir() and not opts.force_train

@@ -36,20 +36,6 @@ RESID_TOPK_SITES: tuple[str, ...] = ("resid_post_attn", "resid_post_mlp")
 # Hookable residual-stream sites (not nodes): "{L}.resid_pre" enters block L ("{n_layer}.resid_pre"
 # is the final residual before ln_f); "{L}.resid_mid" enters the MLP half of block L.
 RESID_SITES: tuple[str, ...] = ("resid_pre", "resid_mid")
-# Names of the public format's `afrac_loctypes` entries -> our site names.
-LOCTYPE_TO_SITE: dict[str, str] = {
-    "attn_in": "attn.act_in",
-    "attn_q": "attn.q",
-    "attn_k": "attn.k",
-    "attn_v": "attn.v",
-    "attn_out": "attn.resid_delta",
-    "mlp_in": "mlp.act_in",
-    "mlp_neuron": "mlp.post_act",
-    "mlp_out": "mlp.resid_delta",
-    "resid_post_attn": "resid_post_attn",
-    "resid_post_mlp": "resid_post_mlp",
-}
-
 _CHOICES = {
     "norm": ("rms", "layer"),
     "positions": ("none", "add", "cat"),
@@ -684,11 +670,3 @@ class _Recorder:
     def __call__(self, x: Tensor) -> Tensor:
         self.cache[self.name] = x
         return x
-
-
-def parse_node_id(node_id: str) -> tuple[str, int]:
-    """Split a node id "{layer}.{site}:{index}" into (site name, index)."""
-    site, sep, index = node_id.rpartition(":")
-    if not sep or not index.isdigit() or site.partition(".")[2] not in SITES:
-        raise UserError(f"{node_id!r} is not a node id; node ids look like '3.attn.q:17'.")
-    return site, int(index)

@@ -6,10 +6,15 @@ import argparse
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sparsecircuits.core.circuit import Circuit
+    from sparsecircuits.prune.config import PruneConfig
+    from sparsecircuits.tasks.base import TaskLike
 
 
-def register(subparsers: Any) -> None:
+def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the `prune` sub-command."""
     p = subparsers.add_parser(
         "prune",
@@ -18,7 +23,12 @@ def register(subparsers: Any) -> None:
         "loss on held-out pairs, and write TASK.json files (reused on re-run unless --force).",
     )
     p.add_argument("run", help="run folder (holds model.safetensors)")
-    p.add_argument("--task", action="append", default=[], help="task name (repeatable)")
+    p.add_argument(
+        "--task",
+        action="append",
+        default=[],
+        help="task name, or a .jsonl task file of your own prompt pairs (repeatable)",
+    )
     p.add_argument("--all", action="store_true", help="every task of the suite")
     p.add_argument("--out", required=True, help="folder for the circuit files")
     p.add_argument(
@@ -46,7 +56,7 @@ def register(subparsers: Any) -> None:
     p.set_defaults(func=run_cli)
 
 
-def _config(args: argparse.Namespace) -> Any:
+def _config(args: argparse.Namespace) -> PruneConfig:
     from sparsecircuits.prune.config import PruneConfig
 
     base = PruneConfig.from_toml(args.config) if args.config else PruneConfig()
@@ -71,30 +81,30 @@ def _config(args: argparse.Namespace) -> Any:
     return cfg.replace(**changes)
 
 
-def _tasks(args: argparse.Namespace) -> list[str]:
+def _tasks(args: argparse.Namespace) -> list[TaskLike]:
+    """The tasks to prune, each checked (a name exists, a task file parses) before any work."""
     from sparsecircuits.errors import UserError
-    from sparsecircuits.tasks import task_names
+    from sparsecircuits.tasks import get_task, task_names
 
-    known = list(task_names())
-    if args.all:
-        return known
-    if not args.task:
-        raise UserError("no task given; pass --task NAME (repeatable) or --all")
-    for name in args.task:
-        base = name.removesuffix("__shuffled")
-        if base not in known:
-            raise UserError(f"unknown task {name!r}; choose one of: {', '.join(known)}")
-    return list(dict.fromkeys(args.task))
+    names = list(task_names()) if args.all else list(dict.fromkeys(args.task))
+    if not names:
+        raise UserError(
+            "no task given; pass --task NAME or --task FILE.jsonl (repeatable) or --all"
+        )
+    return [get_task(n) for n in names]
 
 
-def _reusable(path: Path, cfg: Any, sha: str) -> Any:
+def _reusable(path: Path, cfg: PruneConfig, sha: str) -> Circuit:
     """The existing circuit file if it was made with the same model and settings, else a UserError."""
+    from sparsecircuits.core.circuit import read_circuit
     from sparsecircuits.errors import UserError
-    from sparsecircuits.prune.circuit import load_circuit
 
-    c = load_circuit(path)
+    try:
+        c = read_circuit(path)
+    except UserError as e:
+        raise UserError(f"{e.args[0].rstrip('.')}; or pass --force to prune it again.") from None
     mine = (sha, cfg.ablation, cfg.target_loss, cfg.seed)
-    theirs = (c.model.get("weights_sha256"), c.ablation, c.target_loss, c.seed)
+    theirs = (c.model.weights_sha256, c.ablation, c.target_loss, c.seed)
     if mine != theirs:
         raise UserError(
             f"{path} was made with other settings (weights, ablation, target or seed differ); pass --force to replace it or choose another --out"
@@ -104,20 +114,24 @@ def _reusable(path: Path, cfg: Any, sha: str) -> Any:
 
 def run_cli(args: argparse.Namespace) -> int:
     """Prune every requested task, writing OUT/TASK.json, and print a summary table."""
+    from sparsecircuits.core.circuit import save_circuit
     from sparsecircuits.errors import UserError
-    from sparsecircuits.prune.circuit import save_circuit
     from sparsecircuits.prune.pipeline import TargetUnreachable, load_stats, prune_task
     from sparsecircuits.prune.search import search_task
-    from sparsecircuits.tasks import get_task
+    from sparsecircuits.tasks.files import FileTask
     from sparsecircuits.train import load_run
 
     cfg = _config(args)
     tasks = _tasks(args)
-    run = load_run(args.run)
     out = Path(args.out)
-    rows: list[tuple[str, Any, float]] = []
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--out {out} is a file; give a folder for the circuit files.")
+    run = load_run(args.run)
+    rows: list[tuple[str, Circuit | None, float]] = []
     stats = None
-    for name in tasks:
+    for task in tasks:
+        name = task.name
+        spec = str(task.source.path) if isinstance(task, FileTask) else name
         path = out / f"{name}.json"
         if path.exists() and not args.force:
             rows.append((name, _reusable(path, cfg, run.weights_sha256), 0.0))
@@ -128,15 +142,15 @@ def run_cli(args: argparse.Namespace) -> int:
             if cfg.search_trials > 0:
                 # fail fast on a task the tokenizer cannot express, and fill the mean cache
                 # once before the workers start
-                get_task(name).pairs(run.tokenizer, 1, max_len=cfg.max_len)
+                task.pairs(run.tokenizer, 1, max_len=cfg.max_len)
                 load_stats(run, cfg, args.corpus)
                 circuit = search_task(
-                    str(args.run), name, cfg, cfg.search_trials, cfg.jobs, args.corpus
+                    str(args.run), spec, cfg, cfg.search_trials, cfg.jobs, args.corpus
                 )
             else:
                 if stats is None:
                     stats = load_stats(run, cfg, args.corpus)
-                circuit = prune_task(run, name, cfg, stats=stats, corpus_dir=args.corpus)
+                circuit = prune_task(run, task, cfg, stats=stats, corpus_dir=args.corpus)
         except UserError as e:
             # with several tasks, one that cannot be pruned (target out of reach, or a task this
             # tokenizer cannot express) is reported and the others go on
@@ -154,7 +168,7 @@ def run_cli(args: argparse.Namespace) -> int:
     return 0
 
 
-def format_table(rows: list[tuple[str, Any, float]]) -> str:
+def format_table(rows: list[tuple[str, Circuit | None, float]]) -> str:
     """The summary table: task, full-model loss, circuit loss, nodes, edges, seconds."""
     head = f"{'task':<28} {'full loss':>9} {'circuit loss':>12} {'nodes':>6} {'edges':>6} {'seconds':>8}"
     lines = [head, "-" * len(head)]
@@ -163,7 +177,7 @@ def format_table(rows: list[tuple[str, Any, float]]) -> str:
             lines.append(f"{name:<28} {'skipped':>9} {'-':>12} {'-':>6} {'-':>6} {secs:>8.1f}")
             continue
         lines.append(
-            f"{name:<28} {c.losses['full_model']:>9.4f} {c.losses['circuit']:>12.4f} "
-            f"{c.counts['nodes']:>6d} {c.counts['edges']:>6d} {secs or c.time_seconds:>8.1f}"
+            f"{name:<28} {c.losses.full_model:>9.4f} {c.losses.circuit:>12.4f} "
+            f"{c.counts.nodes:>6d} {c.counts.edges:>6d} {secs or c.time_seconds:>8.1f}"
         )
     return "\n".join(lines)

@@ -5,11 +5,14 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from sparsecircuits.core import ABLATIONS
 from sparsecircuits.errors import UserError
+from sparsecircuits.tasks.base import PROMPT_LEN
 
-ABLATIONS = ("mean", "zero", "resample")
+if TYPE_CHECKING:
+    from sparsecircuits.core.stats import StatsSettings
 
 
 @dataclass
@@ -22,7 +25,7 @@ class PruneConfig:
     # Task data. METHOD uses the full context; short prompts keep CPU pruning fast (ours).
     n_train: int = 256
     n_heldout: int = 64
-    max_len: int = 32  # (ours) METHOD: the full context, 256
+    max_len: int = PROMPT_LEN  # (ours: 32) METHOD: the full context, 256
     # Mask training (METHOD section 5).
     steps: int = 100  # (ours) METHOD: a few thousand
     batch_size: int = 8  # pairs per step (ours) METHOD: 64
@@ -72,6 +75,18 @@ class PruneConfig:
                 raise UserError(
                     f"prune setting {name} must be at least 1, got {getattr(self, name)}"
                 )
+
+    def stats_settings(self) -> StatsSettings:
+        """The corpus sample the ablation statistics come from."""
+        from sparsecircuits.core.stats import StatsSettings
+
+        return StatsSettings(
+            n_tokens=self.mean_tokens,
+            seq_len=self.mean_seq_len,
+            seed=self.mean_seed,
+            bank_size=self.bank_size,
+            split=self.mean_split,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """All fields as a plain dict (for the circuit file)."""

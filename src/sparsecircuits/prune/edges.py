@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 
-from sparsecircuits.prune.nodes import Keep, node_id
+from sparsecircuits.core.nodes import Keep, node_id, site_widths
+
+if TYPE_CHECKING:
+    from sparsecircuits.model import SparseGPT
 
 
 def _pairs(
@@ -18,7 +23,7 @@ def _pairs(
     return list(zip(src.tolist(), dst.tolist(), vals, strict=True))
 
 
-def count_edges(model: torch.nn.Module, kept: Keep) -> list[tuple[str, str, float]]:
+def count_edges(model: SparseGPT, kept: Keep) -> list[tuple[str, str, float]]:
     """Every edge of the circuit `kept`: (src node id, dst node id, weight), in layer order.
 
     Edges are nonzero weights between kept nodes: attn.act_in -> attn.q/k/v (c_attn),
@@ -26,7 +31,7 @@ def count_edges(model: torch.nn.Module, kept: Keep) -> list[tuple[str, str, floa
     mlp.act_in -> mlp.post_act (c_fc), mlp.post_act -> mlp.resid_delta (c_proj).
     As everywhere in prune, a site missing from `kept` is fully kept.
     """
-    widths = {s: int(model.site_width(s)) for s in model.site_names()}
+    widths = site_widths(model)
 
     def k(site: str) -> torch.Tensor:
         m = kept.get(site)

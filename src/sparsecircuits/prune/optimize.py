@@ -2,26 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 import torch
 from tqdm import tqdm
 
-from sparsecircuits.prune.ablation import Ablator, soft_interventions
+from sparsecircuits.core.ablation import Ablator, soft_interventions
 from sparsecircuits.prune.config import PruneConfig
 from sparsecircuits.prune.mask import heaviside_mask, init_tau
 
-
-def crop(batch: Any) -> Any:
-    """Drop padding columns past the longest prompt of a TaskBatch (saves compute, same result)."""
-    width = int(batch.last_pos.max()) + 1
-    batch.tokens = batch.tokens[:, :width]
-    return batch
+if TYPE_CHECKING:
+    from sparsecircuits.model import SparseGPT
+    from sparsecircuits.tasks.base import Pair
 
 
 def train_masks(
-    model: torch.nn.Module,
-    train_pairs: list[Any],
+    model: SparseGPT,
+    train_pairs: list[Pair],
     pad_id: int,
     widths: dict[str, int],
     ablator: Ablator,
@@ -51,7 +48,7 @@ def train_masks(
         )
         for step in bar:
             pick = torch.randperm(len(train_pairs), generator=gen)[:n_batch].tolist()
-            batch = crop(TaskBatch.from_pairs([train_pairs[i] for i in pick], pad_id))
+            batch = TaskBatch.from_pairs([train_pairs[i] for i in pick], pad_id).crop()
             ablator.draw(*batch.tokens.shape)
             m = heaviside_mask(tau, cfg.temperature)
             masks = dict(zip(sites, torch.split(m, sizes), strict=True))

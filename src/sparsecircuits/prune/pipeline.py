@@ -6,21 +6,40 @@ import dataclasses
 import datetime as _dt
 import time
 from collections.abc import Callable
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 from tqdm import tqdm
 
+from sparsecircuits.core.ablation import Ablator
+from sparsecircuits.core.circuit import (
+    SCHEMA_VERSION,
+    Circuit,
+    Counts,
+    CurvePoint,
+    EdgeRecord,
+    Losses,
+    ModelRef,
+    NodeRecord,
+    TaskRef,
+)
+from sparsecircuits.core.data import TaskData, task_data
+from sparsecircuits.core.evaluate import evaluate
+from sparsecircuits.core.nodes import Keep, flat_to_keep, parse_node_id, site_widths
+from sparsecircuits.core.stats import ActivationStats, load_or_compute_stats
 from sparsecircuits.errors import UserError
-from sparsecircuits.prune.ablation import Ablator, batch_logits
 from sparsecircuits.prune.bisect import bisect_size, rank_nodes
 from sparsecircuits.prune.calibrate import calibrated_loss, fit_calibration
-from sparsecircuits.prune.circuit import SCHEMA_VERSION, Circuit, weights_of_edges
 from sparsecircuits.prune.config import PruneConfig
 from sparsecircuits.prune.edges import count_edges
-from sparsecircuits.prune.means import ActivationStats, load_or_compute_stats
-from sparsecircuits.prune.nodes import Keep, flat_to_keep, parse_node_id, site_widths, split_site
-from sparsecircuits.prune.optimize import crop, train_masks
+from sparsecircuits.prune.optimize import train_masks
+
+if TYPE_CHECKING:
+    from sparsecircuits.model import SparseGPT
+    from sparsecircuits.tasks.base import Pair, TaskLike
+    from sparsecircuits.tasks.loss import TaskBatch
+    from sparsecircuits.train.checkpoint import Run
 
 
 class TargetUnreachable(UserError):
@@ -33,19 +52,11 @@ class SearchResult:
 
     keep: Keep
     tau: torch.Tensor
-    losses: dict[str, Any]
-    nodes: list[dict[str, Any]]
-    edges: list[tuple[str, str, float]]
-    curve: list[dict[str, Any]]
+    losses: Losses
+    nodes: list[NodeRecord]
+    edges: list[EdgeRecord]
+    curve: list[CurvePoint]
     train_log: list[dict[str, float]]
-
-
-def _loss_acc(logits: torch.Tensor, batch: Any) -> tuple[float, float]:
-    from sparsecircuits.tasks import task_accuracy, task_loss
-
-    return float(task_loss(logits, batch.target, batch.other)), float(
-        task_accuracy(logits, batch.target, batch.other)
-    )
 
 
 @dataclasses.dataclass
@@ -60,9 +71,9 @@ class SizeSearch:
 
 
 def search_size(
-    model: torch.nn.Module,
-    train_pairs: list[Any],
-    heldout: Any,
+    model: SparseGPT,
+    train_pairs: list[Pair],
+    heldout: TaskBatch,
     pad_id: int,
     widths: dict[str, int],
     ablator: Callable[[], Ablator],
@@ -80,58 +91,51 @@ def search_size(
         return flat_to_keep(widths, flat)
 
     def loss_at(k: int) -> float:
-        logits = batch_logits(model, heldout, keep_top(k), ablator(), cfg.eval_batch_size)
-        return _loss_acc(logits, heldout)[0]
+        return evaluate(model, heldout, keep_top(k), ablator(), chunk=cfg.eval_batch_size).loss
 
     k, seen = bisect_size(loss_at, n_total, int((tau >= 0).sum()), cfg.target_loss)
     return SizeSearch(k, seen, tau, log, keep_top)
 
 
 def find_circuit(
-    model: torch.nn.Module,
-    train_pairs: list[Any],
-    heldout_pairs: list[Any],
-    pad_id: int,
+    model: SparseGPT,
+    data: TaskData,
     cfg: PruneConfig,
     stats: ActivationStats | None = None,
     progress: bool = True,
-    task_name: str = "task",
 ) -> SearchResult:
     """Prune `model` to the smallest node set meeting `cfg.target_loss` on the held-out pairs."""
-    from sparsecircuits.tasks import TaskBatch
-
     model.eval()
     widths = site_widths(model)
-    means = stats.means if stats else None
-    bank = stats.bank if stats else None
 
     def ablator() -> Ablator:
         # a fresh, equally seeded ablator per evaluation: every k sees the same resample draws
-        return Ablator(cfg.ablation, means, bank, cfg.seed)
+        return Ablator.of(cfg.ablation, stats, cfg.seed)
 
-    heldout = crop(TaskBatch.from_pairs(heldout_pairs, pad_id))
-    full_logits = batch_logits(model, heldout, {}, ablator(), cfg.eval_batch_size)
-    full_loss, full_acc = _loss_acc(full_logits, heldout)
+    def score(batch: TaskBatch, keep: Keep | None) -> tuple[float, float, torch.Tensor]:
+        res = evaluate(model, batch, keep, ablator(), chunk=cfg.eval_batch_size)
+        return res.loss, res.accuracy, res.logits
+
+    heldout = data.batch("heldout")
+    full_loss, full_acc, _ = score(heldout, None)
     if not full_loss <= cfg.target_loss:
         raise TargetUnreachable(
-            f"the full model's held-out loss on {task_name} is {full_loss:.4f}, above the target "
+            f"the full model's held-out loss on {data.task.name} is {full_loss:.4f}, above the target "
             f"{cfg.target_loss}; raise --target-loss above {full_loss:.3f} or train the model longer"
         )
 
-    size = search_size(model, train_pairs, heldout, pad_id, widths, ablator, cfg, progress)
+    size = search_size(model, data.train, heldout, data.pad_id, widths, ablator, cfg, progress)
     tau, log, seen = size.tau, size.train_log, size.seen
     k = size.k if size.k is not None else tau.numel()  # unreachable: all nodes = the full model
     keep = size.keep_top(k)
-    logits = batch_logits(model, heldout, keep, ablator(), cfg.eval_batch_size)
-    c_loss, c_acc = _loss_acc(logits, heldout)
+    c_loss, c_acc, logits = score(heldout, keep)
 
     calib = None
     c_loss_cal = None
     if cfg.calibrate:
         # fitted on training pairs, reported on held-out ones
-        fit_pairs = train_pairs[: len(heldout_pairs)]
-        fit_batch = crop(TaskBatch.from_pairs(fit_pairs, pad_id))
-        fit_logits = batch_logits(model, fit_batch, keep, ablator(), cfg.eval_batch_size)
+        fit_batch = data.batch("train", len(data.heldout))
+        _, _, fit_logits = score(fit_batch, keep)
         scale, shift = fit_calibration(
             fit_logits, fit_batch.target, fit_batch.other, cfg.calibration_steps
         )
@@ -142,133 +146,94 @@ def find_circuit(
     kept_idx = torch.nonzero(flat_keep).flatten().tolist()
     # node ids in site order, matching the flat tau layout
     all_ids = [f"{s}:{i}" for s, w in widths.items() for i in range(w)]
-    nodes: list[dict[str, Any]] = []
+    nodes: list[NodeRecord] = []
     # per-node deltas on a slice of the held-out pairs: one forward per kept node
-    delta_batch = crop(TaskBatch.from_pairs(heldout_pairs[: max(1, cfg.delta_pairs)], pad_id))
-    delta_base = 0.0
-    if cfg.node_deltas and kept_idx:
-        delta_base = _loss_acc(
-            batch_logits(model, delta_batch, keep, ablator(), cfg.eval_batch_size), delta_batch
-        )[0]
+    delta_batch = data.batch("heldout", cfg.delta_pairs)
+    delta_base = score(delta_batch, keep)[0] if cfg.node_deltas and kept_idx else 0.0
     show = progress and cfg.node_deltas
     for j in tqdm(kept_idx, desc="node deltas", unit="node", disable=not show, leave=False):
-        nid = all_ids[j]
-        site, index = parse_node_id(nid)
-        layer, local = split_site(site)
+        nid = parse_node_id(all_ids[j])
         delta = None
         if cfg.node_deltas:
             k2 = {s: m.clone() for s, m in keep.items()}
-            k2[site][index] = False
-            logits_j = batch_logits(model, delta_batch, k2, ablator(), cfg.eval_batch_size)
-            delta = _loss_acc(logits_j, delta_batch)[0] - delta_base
-        nodes.append(
-            {
-                "id": nid,
-                "layer": layer,
-                "site": local,
-                "index": index,
-                "tau": float(tau[j]),
-                "ablation_delta": delta,
-            }
-        )
-    losses = {
-        "full_model": full_loss,
-        "full_model_accuracy": full_acc,
-        "circuit": c_loss,
-        "circuit_accuracy": c_acc,
-        "circuit_calibrated": c_loss_cal,
-        "calibration": calib,
-    }
-    curve = [{"nodes": kk, "loss": seen[kk]} for kk in sorted(seen)]
-    return SearchResult(keep, tau, losses, nodes, count_edges(model, keep), curve, log)
-
-
-def _model_config(run: Any) -> dict[str, Any]:
-    cfg = getattr(run.model, "config", None)
-    if hasattr(cfg, "to_dict"):
-        return cfg.to_dict()
-    if cfg is not None and dataclasses.is_dataclass(cfg):
-        return dataclasses.asdict(cfg)
-    model_cfg = getattr(getattr(run, "config", None), "model", None)
-    return (
-        dataclasses.asdict(model_cfg)
-        if model_cfg is not None and dataclasses.is_dataclass(model_cfg)
-        else {}
+            k2[nid.site_name][nid.index] = False
+            delta = score(delta_batch, k2)[0] - delta_base
+        nodes.append(NodeRecord(str(nid), nid.layer, nid.site, nid.index, float(tau[j]), delta))
+    losses = Losses(
+        full_model=full_loss,
+        full_model_accuracy=full_acc,
+        circuit=c_loss,
+        circuit_accuracy=c_acc,
+        circuit_calibrated=c_loss_cal,
+        calibration=calib,
     )
+    curve = [CurvePoint(kk, seen[kk]) for kk in sorted(seen)]
+    edges = [EdgeRecord(s, d, float(w)) for s, d, w in count_edges(model, keep)]
+    return SearchResult(keep, tau, losses, nodes, edges, curve, log)
 
 
-def load_stats(run: Any, cfg: PruneConfig, corpus_dir: Any = None) -> ActivationStats | None:
+def load_stats(
+    run: Run, cfg: PruneConfig, corpus_dir: str | Path | None = None
+) -> ActivationStats | None:
     """The ablation statistics `cfg.ablation` needs (None for zero ablation)."""
     if cfg.ablation == "zero":
         return None
-    return load_or_compute_stats(
-        run,
-        n_tokens=cfg.mean_tokens,
-        seed=cfg.mean_seed,
-        seq_len=cfg.mean_seq_len,
-        bank_size=cfg.bank_size,
-        corpus_dir=corpus_dir,
-        split=cfg.mean_split,
+    return load_or_compute_stats(run, cfg.stats_settings(), corpus_dir)
+
+
+def task_ref(task: TaskLike, data: TaskData) -> TaskRef:
+    """What a circuit file records of its task (a task file's path and hash included)."""
+    source = getattr(task, "source", None)
+    return TaskRef(
+        name=task.name,
+        description=task.description,
+        class_pos=task.class_pos,
+        class_neg=task.class_neg,
+        n_train=len(data.train),
+        n_heldout=len(data.heldout),
+        seed=data.seed,
+        source=str(source.path) if source is not None else None,
+        source_sha256=source.sha256 if source is not None else None,
     )
 
 
 def prune_task(
-    run: Any,
-    task_name: str,
+    run: Run,
+    task: TaskLike | str,
     cfg: PruneConfig,
     stats: ActivationStats | None = None,
     progress: bool = True,
-    corpus_dir: Any = None,
+    corpus_dir: str | Path | None = None,
 ) -> Circuit:
-    """Extract the circuit of one task from a loaded run (see `sparsecircuits.train.load_run`)."""
-    from sparsecircuits.tasks import get_task
+    """Extract the circuit of one task (a task, a name or a `.jsonl` path) from a loaded run."""
+    from sparsecircuits.tasks.registry import get_task
 
     t0 = time.perf_counter()
-    task = get_task(task_name)
-    tok = run.tokenizer
-    max_len = min(cfg.max_len, int(getattr(run.model.config, "block_size", cfg.max_len)))
-    train_pairs = task.pairs(tok, cfg.n_train, split="train", seed=cfg.seed, max_len=max_len)
-    heldout_pairs = task.pairs(tok, cfg.n_heldout, split="heldout", seed=cfg.seed, max_len=max_len)
+    task = get_task(task) if isinstance(task, str) else task
+    data = task_data(
+        task,
+        run.tokenizer,
+        run.model,
+        n_train=cfg.n_train,
+        n_heldout=cfg.n_heldout,
+        seed=cfg.seed,
+        max_len=cfg.max_len,
+    )
     if stats is None:
         stats = load_stats(run, cfg, corpus_dir)
-    res = find_circuit(
-        run.model,
-        train_pairs,
-        heldout_pairs,
-        tok.eot_id,
-        cfg,
-        stats,
-        progress=progress,
-        task_name=task_name,
-    )
+    res = find_circuit(run.model, data, cfg, stats, progress=progress)
     widths = site_widths(run.model)
     return Circuit(
         schema_version=SCHEMA_VERSION,
-        model={
-            "run": str(run.path),
-            "weights_sha256": run.weights_sha256,
-            "config": _model_config(run),
-        },
-        task={
-            "name": task.name,
-            "description": task.description,
-            "class_pos": task.class_pos,
-            "class_neg": task.class_neg,
-            "n_train": len(train_pairs),
-            "n_heldout": len(heldout_pairs),
-            "seed": cfg.seed,
-        },
+        model=ModelRef(str(run.path), run.weights_sha256, run.model.config.to_dict()),
+        task=task_ref(task, data),
         ablation=cfg.ablation,
         seed=cfg.seed,
         target_loss=cfg.target_loss,
         losses=res.losses,
         nodes=res.nodes,
-        edges=weights_of_edges(res.edges),
-        counts={
-            "nodes": len(res.nodes),
-            "edges": len(res.edges),
-            "model_nodes": sum(widths.values()),
-        },
+        edges=res.edges,
+        counts=Counts(len(res.nodes), len(res.edges), sum(widths.values())),
         curve=res.curve,
         hyperparameters=cfg.to_dict(),
         time_seconds=round(time.perf_counter() - t0, 3),

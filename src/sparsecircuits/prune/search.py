@@ -11,12 +11,13 @@ import contextlib
 import multiprocessing
 import time
 from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
 from typing import Any
 
 from tqdm import tqdm
 
+from sparsecircuits.core.circuit import Circuit, circuit_from_json
 from sparsecircuits.errors import UserError
-from sparsecircuits.prune.circuit import Circuit
 from sparsecircuits.prune.config import PruneConfig
 
 # Search ranges (ours; METHOD section 5 names the knobs, the paper does not publish ranges).
@@ -116,7 +117,7 @@ def search_task(
     if best is None:
         reasons = {h.get("error", "") for h in history}
         raise UserError(f"no search trial on {task} found a circuit: {'; '.join(sorted(reasons))}")
-    circuit = Circuit.from_json(best[1])
+    circuit = circuit_from_json(best[1], Path(f"search trial {best[0][2]}"))
     circuit.hyperparameters["search"] = {
         "trials": n_trials,
         "jobs": jobs,

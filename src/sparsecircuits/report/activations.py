@@ -3,31 +3,30 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import torch
 from torch import Tensor
 
+from sparsecircuits.core.nodes import parse_node_id
 from sparsecircuits.errors import UserError
-from sparsecircuits.report.payload import parse_node_id
+
+if TYPE_CHECKING:
+    from sparsecircuits.model import SparseGPT
 
 
 def group_by_site(node_ids: Sequence[str]) -> dict[str, list[tuple[int, int]]]:
     """`{site_name: [(column in node_ids, channel index), ...]}` in first-seen site order."""
     groups: dict[str, list[tuple[int, int]]] = {}
-    for col, node_id in enumerate(node_ids):
-        try:
-            layer, site, index = parse_node_id(node_id)
-        except ValueError:
-            raise UserError(
-                f"{node_id!r} is not a node id; node ids look like '3.attn.q:17'"
-            ) from None
-        groups.setdefault(f"{layer}.{site}", []).append((col, index))
+    for col, text in enumerate(node_ids):
+        nid = parse_node_id(text)
+        groups.setdefault(nid.site_name, []).append((col, nid.index))
     return groups
 
 
 @torch.no_grad()
 def node_activations(
-    model, tokens: Tensor, node_ids: Sequence[str], batch_size: int = 64
+    model: SparseGPT, tokens: Tensor, node_ids: Sequence[str], batch_size: int = 64
 ) -> Tensor:
     """Activations `[B, T, len(node_ids)]` (float32, CPU) of the named nodes at every position.
 
@@ -68,7 +67,7 @@ def pad_prompts(prompts: Sequence[Sequence[int]], pad_id: int) -> tuple[Tensor, 
 
 
 def last_position_activations(
-    model,
+    model: SparseGPT,
     prompts: Sequence[Sequence[int]],
     node_ids: Sequence[str],
     pad_id: int,

@@ -5,14 +5,18 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from sparsecircuits.core.circuit import Circuit
 from sparsecircuits.errors import UserError
 from sparsecircuits.fileio import atomic_write_text
 from sparsecircuits.report.circuits import find_circuits
 from sparsecircuits.report.payload import build_payload, circuit_view, round_sig
 from sparsecircuits.report.render import render_html
 from sparsecircuits.report.snippets import SnippetConfig
+
+if TYPE_CHECKING:
+    from sparsecircuits.train.checkpoint import Run
 
 
 @dataclass
@@ -29,45 +33,26 @@ class ReportOptions:
     title: str = "sparsecircuits report"
 
 
-def resolve_run_dir(circuit_path: Path, circuit: dict[str, Any], override: Path | None) -> Path:
-    """The run folder of a circuit: `override`, else its `model.run` as given or beside the file."""
-    if override is not None:
-        if not Path(override).is_dir():
-            raise UserError(
-                f"run folder {override} does not exist; pass --run with a folder written by `sparsecircuits train`"
-            )
-        return Path(override)
-    named = (circuit.get("model") or {}).get("run")
-    if not named:
-        raise UserError(
-            f"{circuit_path} names no model run; pass --run RUN (or --no-model for a graph-only report)"
-        )
-    for candidate in (Path(named), circuit_path.parent / named):
-        if candidate.is_dir():
-            return candidate
-    raise UserError(
-        f"the run folder {named!r} named by {circuit_path} was not found; "
-        "pass --run RUN (or --no-model for a graph-only report)"
-    )
-
-
 def task_analysis(
-    run, circuit: dict[str, Any], node_ids: list[str], opts: ReportOptions
+    run: Run, path: Path, circuit: Circuit, node_ids: list[str], opts: ReportOptions
 ) -> tuple[dict[str, dict[str, Any]], list[dict[str, Any]]]:
-    """Per-node mean activation on each class (last token) and example prompts with activations."""
+    """Per-node mean activation on each class (last token) and example prompts with activations.
+
+    The prompts are the circuit's own: held-out pairs at the prompt length it was pruned at.
+    """
+    from sparsecircuits.core.data import prompt_length
     from sparsecircuits.report.activations import (
         last_position_activations,
         node_activations,
         pad_prompts,
     )
-    from sparsecircuits.tasks import get_task
+    from sparsecircuits.validate.runner import task_of
 
-    info = circuit.get("task") or {}
-    task = get_task(str(info.get("name")))
-    seed = int(info.get("seed") or 0)
+    task = task_of(circuit, path)
     n = max(opts.n_class_pairs, opts.n_examples)
-    block = getattr(getattr(run.model, "config", None), "block_size", 256)
-    pairs = task.pairs(run.tokenizer, n, split="heldout", seed=seed, max_len=block)
+    max_len = circuit.hyperparameters.get("max_len")
+    length = prompt_length(run.model, max_len if isinstance(max_len, int) else None)
+    pairs = task.pairs(run.tokenizer, n, split="heldout", seed=circuit.task.seed, max_len=length)
     pad = run.tokenizer.eot_id
     per_node: dict[str, dict[str, Any]] = {}
     if node_ids and pairs:
@@ -109,7 +94,7 @@ def task_analysis(
 
 
 def analyse_circuit(
-    path: Path, circuit: dict[str, Any], opts: ReportOptions, runs: dict[Path, Any]
+    path: Path, circuit: Circuit, opts: ReportOptions, runs: dict[Path, Run]
 ) -> dict[str, Any]:
     """The viewer's data for one circuit, with model-based analyses when `opts.use_model`."""
     if not opts.use_model:
@@ -118,24 +103,25 @@ def analyse_circuit(
             circuit,
             notes=["Made with --no-model: activations and snippets were not computed."],
         )
-    from sparsecircuits.train import load_run
+    from sparsecircuits.core.nodes import keep_from_ids, site_widths
+    from sparsecircuits.core.run import load_circuit_run, resolve_run_dir
 
-    run_dir = resolve_run_dir(path, circuit, opts.run).resolve()
+    run_dir = resolve_run_dir(circuit.model.run, path, opts.run).resolve()
     if run_dir not in runs:
-        runs[run_dir] = load_run(run_dir, device=opts.device)
+        runs[run_dir] = load_circuit_run(circuit, path, run_dir, device=opts.device)
     run = runs[run_dir]
-    expected = (circuit.get("model") or {}).get("weights_sha256")
-    if expected and expected != run.weights_sha256:
+    if circuit.model.weights_sha256 and circuit.model.weights_sha256 != run.weights_sha256:
         raise UserError(
-            f"{path} was pruned from weights {expected[:12]}, but {run_dir} holds {run.weights_sha256[:12]}; "
-            "pass --run with the run the circuit came from"
+            f"{path} was pruned from weights {circuit.model.weights_sha256[:12]}, but {run_dir} holds "
+            f"{run.weights_sha256[:12]}; pass --run with the run the circuit came from"
         )
-    node_ids = [str(n["id"]) for n in circuit["nodes"]]
+    node_ids = circuit.node_ids
+    keep_from_ids(site_widths(run.model), node_ids, str(path))  # every node exists in this model
     notes: list[str] = []
     info: dict[str, dict[str, Any]] = {n: {} for n in node_ids}
     examples = None
     try:
-        per_node, examples = task_analysis(run, circuit, node_ids, opts)
+        per_node, examples = task_analysis(run, path, circuit, node_ids, opts)
         for k, v in per_node.items():
             info[k].update(v)
     except (UserError, ImportError) as e:
@@ -158,7 +144,7 @@ def analyse_circuit(
 def build_report(source: str | Path, opts: ReportOptions | None = None) -> str:
     """The HTML report for a circuit file or a folder of circuit files."""
     opts = opts or ReportOptions()
-    runs: dict[Path, Any] = {}
+    runs: dict[Path, Run] = {}
     views = [analyse_circuit(p, c, opts, runs) for p, c in find_circuits(source)]
     return render_html(build_payload(views, title=opts.title), title=opts.title)
 

@@ -4,16 +4,12 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
-import re
 from pathlib import Path
 from typing import Any
 
 from sparsecircuits import __version__
-from sparsecircuits.errors import UserError
+from sparsecircuits.core.circuit import Circuit
 
-NODE_ID_RE = re.compile(
-    r"^(\d+)\.(attn\.(?:act_in|q|k|v|resid_delta)|mlp\.(?:act_in|post_act|resid_delta)):(\d+)$"
-)
 QKV_SITES = ("attn.q", "attn.k", "attn.v")
 # Fields of a circuit file that the viewer shows as they are.
 _PASSTHROUGH = (
@@ -45,14 +41,6 @@ def round_sig(x: float | None, digits: int = 4) -> float | None:
     return round(x, digits - 1 - int(math.floor(math.log10(abs(x)))))
 
 
-def parse_node_id(node_id: str) -> tuple[int, str, int]:
-    """`"3.attn.q:5"` -> `(3, "attn.q", 5)`; ValueError if it is not a node id."""
-    m = NODE_ID_RE.match(node_id)
-    if not m:
-        raise ValueError(f"not a node id: {node_id!r}")
-    return int(m.group(1)), m.group(2), int(m.group(3))
-
-
 def d_head_of(config: dict[str, Any] | None) -> int | None:
     """Head width from a ModelConfig dict (explicit `d_head`, else d_model / n_head)."""
     if not config:
@@ -67,31 +55,26 @@ def d_head_of(config: dict[str, Any] | None) -> int | None:
 
 def circuit_view(
     path: Path,
-    circuit: dict[str, Any],
+    circuit: Circuit,
     node_info: dict[str, dict[str, Any]] | None = None,
     examples: list[dict[str, Any]] | None = None,
     notes: list[str] | None = None,
 ) -> dict[str, Any]:
     """One circuit as the viewer wants it: the file's fields, nodes with head and analysis."""
-    view: dict[str, Any] = {k: circuit.get(k) for k in _PASSTHROUGH}
+    data = circuit.to_json()
+    view: dict[str, Any] = {k: data.get(k) for k in _PASSTHROUGH}
     view["file"] = path.name
-    d_head = d_head_of((circuit.get("model") or {}).get("config"))
+    d_head = d_head_of(circuit.model.config)
     nodes = []
-    for raw in circuit["nodes"]:
-        node_id = str(raw.get("id"))
-        try:
-            layer, site, index = parse_node_id(node_id)
-        except ValueError:
-            raise UserError(
-                f"{path} holds the malformed node id {node_id!r}; regenerate it with `sparsecircuits prune`"
-            ) from None
+    for raw in circuit.nodes:
+        node_id = raw.id
         node: dict[str, Any] = {
             "id": node_id,
-            "layer": int(raw.get("layer", layer)),
-            "site": str(raw.get("site", site)),
-            "index": int(raw.get("index", index)),
-            "tau": round_sig(raw.get("tau")),
-            "ablation_delta": round_sig(raw.get("ablation_delta")),
+            "layer": raw.layer,
+            "site": raw.site,
+            "index": raw.index,
+            "tau": round_sig(raw.tau),
+            "ablation_delta": round_sig(raw.ablation_delta),
         }
         if node["site"] in QKV_SITES and d_head:
             node["head"] = node["index"] // d_head
@@ -101,8 +84,7 @@ def circuit_view(
         nodes.append(node)
     view["nodes"] = nodes
     view["edges"] = [
-        {"src": str(e["src"]), "dst": str(e["dst"]), "weight": round_sig(e.get("weight"), 5)}
-        for e in circuit["edges"]
+        {"src": e.src, "dst": e.dst, "weight": round_sig(e.weight, 5)} for e in circuit.edges
     ]
     view["examples"] = examples
     view["notes"] = list(notes or [])

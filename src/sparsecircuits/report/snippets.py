@@ -1,4 +1,4 @@
-"""Top- and bottom-activating held-out corpus snippets per node, cached next to the run."""
+"""Top- and bottom-activating held-out corpus snippets per node, cached in the user cache."""
 
 from __future__ import annotations
 
@@ -8,19 +8,24 @@ import sys
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 from torch import Tensor
 from tqdm import tqdm
 
+from sparsecircuits.core.nodes import parse_node_id
 from sparsecircuits.errors import UserError
-from sparsecircuits.fileio import atomic_path
+from sparsecircuits.fileio import atomic_path, user_cache_dir
 from sparsecircuits.report.activations import group_by_site, node_activations
 from sparsecircuits.report.payload import round_sig
 
-CACHE_DIR = "report_cache"
+if TYPE_CHECKING:
+    from sparsecircuits.model import SparseGPT
+    from sparsecircuits.train.checkpoint import Run
+
+CACHE_DIR = "snippets"  # under the user cache, never inside a run folder
 
 
 @dataclass(frozen=True)
@@ -69,7 +74,7 @@ def _merge(
 
 @torch.no_grad()
 def scan_sites(
-    model, windows: Tensor, sites: Sequence[str], cfg: SnippetConfig
+    model: SparseGPT, windows: Tensor, sites: Sequence[str], cfg: SnippetConfig
 ) -> dict[str, Tensor]:
     """Per site and channel, the k windows with the highest and lowest peak activation.
 
@@ -119,24 +124,24 @@ def _save_cache(path: Path, tensors: dict[str, Tensor]) -> None:
         save_file({k: v.contiguous() for k, v in tensors.items()}, str(tmp))
 
 
-def cache_path(run, n_tokens: int, cfg: SnippetConfig) -> Path:
-    """Where the scan for this run's weights and this config is cached."""
+def cache_path(run: Run, n_tokens: int, cfg: SnippetConfig) -> Path:
+    """Where the scan for this run's weights, its corpus split's size and this config is cached."""
     return (
-        Path(run.path)
+        user_cache_dir()
         / CACHE_DIR
         / f"snippets-{run.weights_sha256[:16]}-{cfg.key(n_tokens)}.safetensors"
     )
 
 
 def corpus_snippets(
-    run, node_ids: Sequence[str], cfg: SnippetConfig = SnippetConfig(), use_cache: bool = True
+    run: Run, node_ids: Sequence[str], cfg: SnippetConfig = SnippetConfig(), use_cache: bool = True
 ) -> dict[str, dict[str, list[dict[str, Any]]]]:
     """`{node_id: {"top": [snippet], "bottom": [snippet]}}` from the run's held-out corpus split.
 
     A snippet is `{"tokens": [str], "acts": [float], "focus": i, "value": float}`: the text
     around the window position where the node peaks, with the node's activation per token.
     "top" holds positive peaks only and "bottom" negative ones, so either may be short.
-    The scan over the corpus is cached in `RUN/report_cache/`, keyed by the weights' hash.
+    The scan over the corpus is cached in the user cache, keyed by the weights' hash.
     """
     from sparsecircuits.corpus.data import TokenData
 
@@ -163,7 +168,7 @@ def corpus_snippets(
         if use_cache:
             try:
                 _save_cache(path, cached)
-            except OSError as e:  # a read-only run folder: the report still works, uncached
+            except OSError as e:  # an unwritable cache: the report still works, uncached
                 print(
                     f"warning: cannot write the snippet cache {path} ({e.strerror})",
                     file=sys.stderr,
@@ -173,8 +178,8 @@ def corpus_snippets(
     needed: dict[str, list[tuple[str, int, int, float]]] = {}
     chosen: set[int] = set()
     for node_id in node_ids:
-        site, _, index = node_id.rpartition(":")
-        index = int(index)
+        nid = parse_node_id(node_id)
+        site, index = nid.site_name, nid.index
         rows = []
         for kind in ("top", "bottom"):
             vals = cached[f"{site}/{kind}_val"][:, index]

@@ -22,6 +22,9 @@ PROBE_SAMPLES = 48
 CHUNK = 32  # drafts encoded per batched tokenizer call
 LONG_PROMPT = 400  # characters; longer prompts are not encoded twice (see _candidates)
 PROBE_MIN_ACCEPT = 0.25
+# The default longest prompt, in tokens, of every command (see `core.data.prompt_length`): short
+# prompts keep pruning fast on a CPU; METHOD prunes at the full context (256).
+PROMPT_LEN = 32
 
 
 class TokenizerLike(Protocol):
@@ -33,6 +36,36 @@ class TokenizerLike(Protocol):
     def decode(self, ids: Sequence[int]) -> str: ...
     def token_text(self, id: int) -> str: ...
     def single_token(self, text: str) -> int | None: ...
+
+
+class TaskLike(Protocol):
+    """What every task offers (a built-in `Task`, its `ShuffledTask` control, a `FileTask`)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def description(self) -> str: ...
+    @property
+    def class_pos(self) -> str: ...
+    @property
+    def class_neg(self) -> str: ...
+    def token_pair(self, tokenizer: TokenizerLike) -> str: ...
+    def examples(
+        self,
+        tokenizer: TokenizerLike,
+        n: int,
+        split: str = ...,
+        seed: int = ...,
+        max_len: int = ...,
+    ) -> list[Example]: ...
+    def pairs(
+        self,
+        tokenizer: TokenizerLike,
+        n: int,
+        split: str = ...,
+        seed: int = ...,
+        max_len: int = ...,
+    ) -> list[Pair]: ...
 
 
 @dataclass(frozen=True)
@@ -326,7 +359,7 @@ def _tok_key(tok: TokenizerLike) -> object:
 class ShuffledTask:
     """Control: the base task's prompts with A/B swapped at random per pair (a nonsense task)."""
 
-    base: Task
+    base: TaskLike
 
     @property
     def name(self) -> str:

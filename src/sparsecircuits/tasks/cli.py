@@ -1,16 +1,41 @@
-"""`sparsecircuits tasks list|show|eval`: browse the task suite and score a run on it."""
+"""`sparsecircuits tasks list|show|eval|export`: browse the task suite, score a run, write task files."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import math
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sparsecircuits.errors import UserError
 
+if TYPE_CHECKING:
+    from sparsecircuits.corpus.tokenizer import Tokenizer
 
-def register(subparsers: Any) -> None:
+TASK_HELP = "a task name (NAME__shuffled for its label-shuffled control) or a .jsonl task file"
+MAX_PAIRS = (
+    100_000  # more pairs than this is a typo, not a request (generation takes minutes per 10k)
+)
+
+
+def _count(value: str) -> int:
+    """An argparse type: a pair count in 1..MAX_PAIRS."""
+    n = int(value)
+    if not 1 <= n <= MAX_PAIRS:
+        raise argparse.ArgumentTypeError(f"must be between 1 and {MAX_PAIRS}, not {n}")
+    return n
+
+
+def _positive(value: str) -> int:
+    """An argparse type: a positive integer."""
+    n = int(value)
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {n}")
+    return n
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the `tasks` command and its sub-commands."""
     p = subparsers.add_parser("tasks", help="list, show and evaluate the next-token tasks")
     sub = p.add_subparsers(dest="tasks_command", metavar="SUBCOMMAND")
@@ -23,11 +48,16 @@ def register(subparsers: Any) -> None:
     ls.set_defaults(func=cmd_list)
 
     sh = sub.add_parser("show", help="print a few pairs of one task")
-    sh.add_argument("name", help="task name (NAME__shuffled for the label-shuffled control)")
-    sh.add_argument("--n", type=int, default=5, help="number of pairs (default 5)")
-    sh.add_argument("--seed", type=int, default=0)
+    sh.add_argument("name", help=TASK_HELP)
+    sh.add_argument("--n", type=_count, default=5, help="number of pairs (default 5)")
+    sh.add_argument("--seed", type=int, default=0, help="which pairs (default 0)")
     sh.add_argument("--split", choices=["train", "heldout"], default="heldout")
-    sh.add_argument("--max-len", type=int, default=256, help="context length in tokens")
+    sh.add_argument(
+        "--max-len",
+        type=_positive,
+        default=None,
+        help="longest prompt in tokens (default 32, as pruning)",
+    )
     sh.add_argument("--json", action="store_true", help="one JSON object per pair")
     src = sh.add_mutually_exclusive_group(required=True)
     src.add_argument("--tokenizer", help="a tokenizer.json or a folder holding one")
@@ -36,16 +66,44 @@ def register(subparsers: Any) -> None:
 
     ev = sub.add_parser("eval", help="held-out task loss and accuracy of a run")
     ev.add_argument("run", help="a run folder")
-    ev.add_argument("--task", action="append", help="task name (repeatable; default: all twenty)")
-    ev.add_argument("--n", type=int, default=512, help="held-out pairs per task (default 512)")
-    ev.add_argument("--seed", type=int, default=0)
-    ev.add_argument("--batch-size", type=int, default=64, help="pairs per forward pass")
-    ev.add_argument("--device", default="cpu")
+    ev.add_argument(
+        "--task", action="append", help=f"{TASK_HELP} (repeatable; default: all twenty)"
+    )
+    ev.add_argument("--n", type=_count, default=512, help="held-out pairs per task (default 512)")
+    ev.add_argument("--seed", type=int, default=0, help="which pairs (default 0)")
+    ev.add_argument("--batch-size", type=_positive, default=64, help="pairs per forward pass")
+    ev.add_argument(
+        "--max-len",
+        type=_positive,
+        default=None,
+        help="longest prompt in tokens (default 32, the length pruning uses, so the losses are pruning's)",
+    )
+    ev.add_argument("--device", default="cpu", help="torch device (default cpu)")
     ev.add_argument("--json", action="store_true", help="one JSON object per task, then the mean")
     ev.set_defaults(func=cmd_eval)
 
+    ex = sub.add_parser(
+        "export",
+        help="write a built-in task as a .jsonl task file (a start for your own)",
+        description="Write N pairs of a task, a quarter of them held out, as a task file that every "
+        "command accepts in place of a task name (format: docs/architecture.md, tasks).",
+    )
+    ex.add_argument("name", help=TASK_HELP)
+    ex.add_argument("--n", type=_count, default=512, help="pairs in all (default 512)")
+    ex.add_argument(
+        "--out", required=True, type=Path, help="the .jsonl file to write (must not exist)"
+    )
+    ex.add_argument("--seed", type=int, default=0, help="which pairs (default 0)")
+    ex.add_argument(
+        "--max-len", type=_positive, default=None, help="longest prompt in tokens (default 32)"
+    )
+    tsrc = ex.add_mutually_exclusive_group(required=True)
+    tsrc.add_argument("--tokenizer", help="a tokenizer.json or a folder holding one")
+    tsrc.add_argument("--run", help="a run folder (its tokenizer is used)")
+    ex.set_defaults(func=cmd_export)
 
-def _load_tokenizer(path: str) -> Any:
+
+def _load_tokenizer(path: str) -> Tokenizer:
     from sparsecircuits.corpus.tokenizer import Tokenizer
 
     return Tokenizer.load(path)
@@ -71,12 +129,12 @@ def cmd_list(args: argparse.Namespace) -> int:
 def cmd_show(args: argparse.Namespace) -> int:
     """Print `--n` pairs of a task, readable or as JSON lines."""
     from sparsecircuits.tasks import get_task
+    from sparsecircuits.tasks.base import PROMPT_LEN
 
-    if args.n < 1:
-        raise UserError(f"--n must be at least 1, not {args.n}.")
     task = get_task(args.name)
     tok = _load_tokenizer(args.tokenizer or args.run)
-    examples = task.examples(tok, args.n, split=args.split, seed=args.seed, max_len=args.max_len)
+    max_len = args.max_len or PROMPT_LEN
+    examples = task.examples(tok, args.n, split=args.split, seed=args.seed, max_len=max_len)
     if not args.json:
         print(f"{task.name}: {task.description}")
         print(f"A = {task.class_pos}; B = {task.class_neg}; tokens: {task.token_pair(tok)}\n")
@@ -103,11 +161,11 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 def cmd_eval(args: argparse.Namespace) -> int:
     """Print held-out task loss and accuracy per task and their mean."""
-    from sparsecircuits.tasks import evaluate_task, get_task, task_names
+    from sparsecircuits.core.data import prompt_length
+    from sparsecircuits.core.evaluate import evaluate_task
+    from sparsecircuits.tasks import get_task, task_names
     from sparsecircuits.train import load_run
 
-    if args.n < 1:
-        raise UserError(f"--n must be at least 1, not {args.n}.")
     names = args.task or task_names()
     tasks = [get_task(n) for n in names]  # unknown names fail before the model loads
     run = load_run(args.run, device=args.device)
@@ -121,6 +179,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
             split="heldout",
             seed=args.seed,
             batch_size=args.batch_size,
+            max_len=args.max_len,
             progress=True,
         )
         row = {
@@ -142,11 +201,35 @@ def cmd_eval(args: argparse.Namespace) -> int:
         print(json.dumps(mean))
         return 0
     width = max(len(r["task"]) for r in [*rows, mean])
+    length = prompt_length(run.model, args.max_len)
     print(
-        f"{'task':<{width}}  {'loss':>7}  {'acc':>6}  (held-out, {args.n} pairs each; chance loss {math.log(2):.3f})"
+        f"{'task':<{width}}  {'loss':>7}  {'acc':>6}  (held-out, {args.n} pairs each, prompts of "
+        f"at most {length} tokens; chance loss {math.log(2):.3f})"
     )
     for r in [*rows, mean]:
         if r is mean:
             print("-" * (width + 17))
         print(f"{r['task']:<{width}}  {r['loss']:7.4f}  {r['accuracy']:6.3f}")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """Write a task's pairs as a task file."""
+    from sparsecircuits.fileio import atomic_write_text
+    from sparsecircuits.tasks import get_task
+    from sparsecircuits.tasks.base import PROMPT_LEN
+    from sparsecircuits.tasks.files import TASK_FILE_SUFFIX, export_lines
+
+    out: Path = args.out
+    if out.suffix != TASK_FILE_SUFFIX:
+        raise UserError(
+            f"--out {out} must end in {TASK_FILE_SUFFIX}, so that commands read it as a task file."
+        )
+    if out.exists():
+        raise UserError(f"--out {out} already exists; choose a new file name or delete it.")
+    task = get_task(args.name)
+    tok = _load_tokenizer(args.tokenizer or args.run)
+    lines = export_lines(task, tok, args.n, args.seed, args.max_len or PROMPT_LEN)
+    atomic_write_text(out, "\n".join(lines) + "\n")
+    print(f"wrote {len(lines) - 1} pairs of {task.name} to {out}")
     return 0

@@ -1,15 +1,13 @@
-"""Task loss (METHOD.md section 4), accuracy, batching of pairs, and a batched evaluator."""
+"""Task loss (METHOD.md section 4), accuracy, and batching of pairs."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
-from tqdm import tqdm
 
 from sparsecircuits.tasks.base import Pair
 
@@ -47,6 +45,22 @@ class TaskBatch:
     def __len__(self) -> int:
         return int(self.tokens.shape[0])
 
+    def rows(self, lo: int, hi: int) -> TaskBatch:
+        """Prompts lo:hi, with the padding past their longest prompt cropped off (a new batch)."""
+        last = self.last_pos[lo:hi]
+        width = int(last.max()) + 1
+        return TaskBatch(self.tokens[lo:hi, :width], last, self.target[lo:hi], self.other[lo:hi])
+
+    def crop(self) -> TaskBatch:
+        """The batch without padding columns past its longest prompt (same result, less compute)."""
+        return self.rows(0, len(self))
+
+    def chunks(self, size: int) -> Iterator[TaskBatch]:
+        """Cropped chunks of at most `size` prompts holding whole pairs (positive and negative together)."""
+        step = max(2, size - size % 2)
+        for lo in range(0, len(self), step):
+            yield self.rows(lo, min(len(self), lo + step))
+
     def to(self, device: torch.device | str) -> TaskBatch:
         """The same batch on `device`."""
         return TaskBatch(
@@ -77,56 +91,3 @@ def task_accuracy(logits_last: Tensor, target: Tensor, other: Tensor) -> Tensor:
     """Fraction of prompts whose target logit beats the other token's logit (ties count as wrong)."""
     two = _pair_logits(logits_last, target, other)
     return (two[:, 0] > two[:, 1]).float().mean()
-
-
-def context_length(model: Any, default: int = 256) -> int:
-    """The model's context (config.block_size), or `default` if it does not say."""
-    cfg = getattr(model, "config", None)
-    return int(getattr(cfg, "block_size", default) or default)
-
-
-@torch.no_grad()
-def evaluate_task(
-    model: Any,
-    task: Any,
-    tokenizer: Any,
-    n: int = 512,
-    split: str = "heldout",
-    seed: int = 0,
-    batch_size: int = 64,
-    max_len: int | None = None,
-    progress: bool = False,
-) -> dict[str, float]:
-    """Task loss and accuracy of `model` on `n` pairs of `task` (a Task or a name)."""
-    if isinstance(task, str):
-        from sparsecircuits.tasks.registry import get_task
-
-        task = get_task(task)
-    max_len = max_len or context_length(model)
-    pairs = task.pairs(tokenizer, n, split=split, seed=seed, max_len=max_len)
-    try:
-        device = next(model.parameters()).device
-    except (AttributeError, StopIteration):
-        device = torch.device("cpu")
-    was_training = getattr(model, "training", False)
-    if hasattr(model, "eval"):
-        model.eval()
-    loss_sum, correct, count = 0.0, 0, 0
-    try:
-        starts = range(0, len(pairs), batch_size)
-        for i in tqdm(starts, desc=f"eval {task.name}", disable=not progress, leave=False):
-            batch = TaskBatch.from_pairs(pairs[i : i + batch_size], tokenizer.eot_id).to(device)
-            width = int(batch.last_pos.max()) + 1
-            logits = model(batch.tokens[:, :width], last_pos=batch.last_pos)
-            loss_sum += float(task_losses(logits, batch.target, batch.other).sum())
-            two = _pair_logits(logits, batch.target, batch.other)
-            correct += int((two[:, 0] > two[:, 1]).sum())
-            count += len(batch)
-    finally:
-        if was_training and hasattr(model, "train"):
-            model.train()
-    return {
-        "loss": loss_sum / max(count, 1),
-        "accuracy": correct / max(count, 1),
-        "n_pairs": len(pairs),
-    }

@@ -1,4 +1,4 @@
-"""The registry of tasks: the twenty of TASKS.md by public name, plus `NAME__shuffled` controls."""
+"""The registry of tasks: the twenty of TASKS.md by public name, `NAME__shuffled` controls, and task files."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import difflib
 
 from sparsecircuits.errors import UserError
 from sparsecircuits.tasks import brackets, keywords, layout, strings, variables
-from sparsecircuits.tasks.base import ShuffledTask, Task
+from sparsecircuits.tasks.base import ShuffledTask, Task, TaskLike
+from sparsecircuits.tasks.files import is_task_file, load_task_file
 
 SHUFFLED_SUFFIX = "__shuffled"
 
@@ -45,12 +46,15 @@ def task_names() -> list[str]:
     return list(ORDER)
 
 
-def get_task(name: str) -> Task | ShuffledTask:
-    """The task called `name` (`NAME__shuffled` gives the label-shuffled control of NAME)."""
+def get_task(name: str) -> TaskLike:
+    """The task called `name`, or the task file at that path (`NAME__shuffled`: its label-shuffled control)."""
     base = name.removesuffix(SHUFFLED_SUFFIX)
+    if is_task_file(base):
+        task: TaskLike = load_task_file(base)
+        return ShuffledTask(task) if name.endswith(SHUFFLED_SUFFIX) else task
     if base not in _TASKS:
         close = difflib.get_close_matches(base, ORDER, n=3, cutoff=0.5)
         hint = f"did you mean {', '.join(close)}?" if close else "run `sparsecircuits tasks list`."
         raise UserError(f"unknown task {name!r}; {hint}")
-    task = _TASKS[base]
-    return ShuffledTask(task) if name.endswith(SHUFFLED_SUFFIX) else task
+    builtin = _TASKS[base]
+    return ShuffledTask(builtin) if name.endswith(SHUFFLED_SUFFIX) else builtin

@@ -7,7 +7,7 @@ import shutil
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
@@ -15,6 +15,10 @@ from torch import nn
 from sparsecircuits import fileio
 from sparsecircuits.errors import UserError
 from sparsecircuits.train.config import RunConfig
+
+if TYPE_CHECKING:
+    from sparsecircuits.corpus.tokenizer import Tokenizer
+    from sparsecircuits.model import SparseGPT
 
 CONFIG_FILE = "config.toml"
 WEIGHTS_FILE = "model.safetensors"
@@ -108,12 +112,12 @@ def file_sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-@dataclass
+@dataclass(frozen=True)
 class Run:
-    """A trained model loaded from a run folder."""
+    """A trained model loaded from a run folder (only read: a run folder may be read-only)."""
 
-    model: nn.Module
-    tokenizer: Any
+    model: SparseGPT
+    tokenizer: Tokenizer
     config: RunConfig
     path: Path
     weights_sha256: str

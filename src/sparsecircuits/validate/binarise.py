@@ -9,16 +9,19 @@ The rest of the model is mean-ablated throughout, as in the sufficiency check.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 import torch
 from tqdm import tqdm
 
-from sparsecircuits.prune.ablation import Ablator, keep_interventions
+from sparsecircuits.core.ablation import Ablator, Fn, keep_interventions
+from sparsecircuits.core.evaluate import evaluate
 
-Fn = Callable[[torch.Tensor], torch.Tensor]
+if TYPE_CHECKING:
+    from sparsecircuits.model import SparseGPT
+    from sparsecircuits.tasks.loss import TaskBatch
 
 
 @dataclass
@@ -58,73 +61,26 @@ def step_candidates(
     return out
 
 
-def _chunks(
-    batch: Any, batch_size: int
-) -> list[tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]]:
-    """(tokens, last_pos, target, other) per chunk of prompts, padding trimmed."""
-    out = []
-    n = batch.tokens.shape[0]
-    for lo in range(0, n, batch_size):
-        last = batch.last_pos[lo : lo + batch_size]
-        width = int(last.max()) + 1
-        out.append(
-            (
-                batch.tokens[lo : lo + batch_size, :width],
-                last,
-                batch.target[lo : lo + batch_size],
-                batch.other[lo : lo + batch_size],
-            )
-        )
-    return out
-
-
-@torch.no_grad()
-def _loss(model: torch.nn.Module, batch: Any, fns: dict[str, Fn], batch_size: int) -> float:
-    """Mean task loss of a TaskBatch under the interventions `fns`."""
-    from sparsecircuits.tasks import task_loss
-
-    total, n = 0.0, 0
-    for tokens, last, target, other in _chunks(batch, batch_size):
-        with model.intervene(fns):
-            logits = model(tokens, last_pos=last)
-        total += float(task_loss(logits, target, other)) * tokens.shape[0]
-        n += tokens.shape[0]
-    return total / n
-
-
 @torch.no_grad()
 def _record(
-    model: torch.nn.Module, batch: Any, fns: dict[str, Fn], sites: list[str], batch_size: int
+    model: SparseGPT, batch: TaskBatch, fns: dict[str, Fn], sites: list[str], batch_size: int
 ) -> dict[str, torch.Tensor]:
     """Values of `sites` after the interventions, at real (non-padding) positions: site -> [n_tokens, W]."""
     out: dict[str, list[torch.Tensor]] = {s: [] for s in sites}
-    seen: dict[str, torch.Tensor] = {}
-    for tokens, last, _, _ in _chunks(batch, batch_size):
-        seen.clear()
-
-        def recorder(site: str) -> Fn:
-            inner = fns.get(site)
-
-            def fn(x: torch.Tensor) -> torch.Tensor:
-                y = inner(x) if inner is not None else x
-                seen[site] = y.detach()
-                return y
-
-            return fn
-
-        with model.intervene({**fns, **{s: recorder(s) for s in sites}}):
-            model(tokens, last_pos=last)
-        real = torch.arange(tokens.shape[1])[None, :] <= last[:, None]
+    for part in batch.chunks(batch_size):
+        with model.intervene(fns):
+            _, cache = model.run_with_cache(part.tokens, sites=sites, last_pos=part.last_pos)
+        real = torch.arange(part.tokens.shape[1])[None, :] <= part.last_pos[:, None]
         for s in sites:
-            out[s].append(seen[s].float().cpu()[real])
+            out[s].append(cache[s].detach().float().cpu()[real])
     return {s: torch.cat(v) for s, v in out.items()}
 
 
 def binarise_circuit(
-    model: torch.nn.Module,
+    model: SparseGPT,
     circuit: Mapping[str, torch.Tensor],
-    fit: Any,
-    heldout: Any,
+    fit: TaskBatch,
+    heldout: TaskBatch,
     *,
     means: dict[str, torch.Tensor],
     fractions: tuple[float, ...] = (0.25, 0.5, 0.75),
@@ -141,15 +97,12 @@ def binarise_circuit(
     base = keep_interventions(keep, ablator)
     sites = [s for s, m in keep.items() if bool(m.any())]
     acts = _record(model, fit, base, sites, batch_size)
+    # Step functions touch only circuit channels, which the ablation leaves alone.
     steps = {s: StepParams.empty(int(keep[s].numel())) for s in sites}
 
-    def stepped() -> dict[str, Fn]:
-        fns = dict(base)
-        for s, p in steps.items():
-            outer = base.get(s)
-            # Step functions touch only circuit channels, which the keep-intervention leaves alone.
-            fns[s] = (lambda x, p=p, o=outer: o(p(x))) if outer is not None else p
-        return fns
+    def loss(batch: TaskBatch, stepped: bool) -> float:
+        transforms = steps if stepped else None
+        return evaluate(model, batch, keep, ablator, chunk=batch_size, transforms=transforms).loss
 
     chosen: dict[str, list[float]] = {}
     todo = [(s, int(i)) for s in sites for i in torch.nonzero(keep[s]).flatten().tolist()]
@@ -159,13 +112,11 @@ def binarise_circuit(
         best: tuple[float, tuple[float, float, float, float]] | None = None
         for cand in step_candidates(acts[site][:, i], fractions):
             p.threshold[i], p.low[i], p.high[i] = cand[1], cand[2], cand[3]
-            loss = _loss(model, fit, stepped(), batch_size)
-            if best is None or loss < best[0]:
-                best = (loss, cand)
+            value = loss(fit, stepped=True)
+            if best is None or value < best[0]:
+                best = (value, cand)
         assert best is not None
         f, thr, lo, hi = best[1]
         p.threshold[i], p.low[i], p.high[i] = thr, lo, hi
         chosen[f"{site}:{i}"] = [f, round(thr, 6), round(lo, 6), round(hi, 6)]
-    circuit_loss = _loss(model, heldout, base, batch_size)
-    binarised_loss = _loss(model, heldout, stepped(), batch_size)
-    return circuit_loss, binarised_loss, chosen
+    return loss(heldout, stepped=False), loss(heldout, stepped=True), chosen

@@ -10,20 +10,8 @@ from sparsecircuits.errors import UserError
 
 LN2 = math.log(2.0)
 
-# In the order they run and are printed; the expensive controls come last.
-CHECKS: tuple[str, ...] = (
-    "sufficiency",
-    "necessity",
-    "stochastic",
-    "binarisation",
-    "control_random_init",
-    "control_shuffled",
-)
-# Short names accepted by `--checks`: "controls" means both controls.
-CHECK_ALIASES: dict[str, tuple[str, ...]] = {
-    "all": CHECKS,
-    "controls": ("control_random_init", "control_shuffled"),
-}
+# Short names accepted by `--checks`: "all" is every registered check, "controls" every control.
+CHECK_ALIASES = ("all", "controls")
 
 
 @dataclass
@@ -100,21 +88,27 @@ class ValidationConfig:
 
 
 def parse_checks(spec: str) -> list[str]:
-    """Turn `--checks` text (comma list, names or aliases) into check names in run order."""
+    """Turn `--checks` text (comma list, names or aliases) into registered check names in run order."""
+    from sparsecircuits.validate.checks import REGISTRY
+
+    names = list(REGISTRY)
+
     wanted: set[str] = set()
     for raw in spec.split(","):
         name = raw.strip()
         if not name:
             continue
-        if name in CHECK_ALIASES:
-            wanted.update(CHECK_ALIASES[name])
-        elif name in CHECKS:
+        if name == "all":
+            wanted.update(names)
+        elif name == "controls":
+            wanted.update(c for c in names if c.startswith("control_"))
+        elif name in names:
             wanted.add(name)
         else:
-            choices = ", ".join([*CHECK_ALIASES, *CHECKS])
+            choices = ", ".join([*CHECK_ALIASES, *names])
             raise UserError(f"unknown check {name!r} in --checks; choose from: {choices}.")
     if not wanted:
         raise UserError(
             "--checks names no check; pass e.g. --checks all or --checks sufficiency,necessity."
         )
-    return [c for c in CHECKS if c in wanted]
+    return [c for c in names if c in wanted]

@@ -8,19 +8,23 @@ full model misses the target: masking plus ablation can compute things the full 
 from __future__ import annotations
 
 import dataclasses
-import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
-import torch
-
-from sparsecircuits.prune.ablation import Ablator, batch_logits
+from sparsecircuits.core.ablation import Ablator
+from sparsecircuits.core.data import task_data
+from sparsecircuits.core.evaluate import evaluate
+from sparsecircuits.core.nodes import site_widths
+from sparsecircuits.core.stats import ActivationStats
 from sparsecircuits.prune.config import PruneConfig
 from sparsecircuits.prune.edges import count_edges
-from sparsecircuits.prune.means import ActivationStats
-from sparsecircuits.prune.nodes import site_widths
-from sparsecircuits.prune.optimize import crop
-from sparsecircuits.prune.pipeline import load_stats, search_size
+from sparsecircuits.prune.pipeline import search_size
+
+if TYPE_CHECKING:
+    from sparsecircuits.corpus.tokenizer import Tokenizer
+    from sparsecircuits.model import SparseGPT
+    from sparsecircuits.tasks.base import TaskLike
+    from sparsecircuits.train.checkpoint import Run
 
 
 @dataclasses.dataclass
@@ -35,42 +39,33 @@ class ControlResult:
     reason: str | None
 
 
-def _loss(logits: torch.Tensor, batch: Any) -> float:
-    from sparsecircuits.tasks import task_loss
-
-    return float(task_loss(logits, batch.target, batch.other))
-
-
 def prune_control(
-    model: torch.nn.Module,
-    tokenizer: Any,
-    task_name: str,
+    model: SparseGPT,
+    tokenizer: Tokenizer,
+    task: TaskLike,
     cfg: PruneConfig,
     stats: ActivationStats | None,
     progress: bool = True,
 ) -> ControlResult:
     """Train masks and bisect exactly as pruning does (`search_size`), without the full-model gate."""
-    from sparsecircuits.tasks import TaskBatch, get_task
-
-    task = get_task(task_name)
-    train_pairs = task.pairs(
-        tokenizer, cfg.n_train, split="train", seed=cfg.seed, max_len=cfg.max_len
+    data = task_data(
+        task,
+        tokenizer,
+        model,
+        n_train=cfg.n_train,
+        n_heldout=cfg.n_heldout,
+        seed=cfg.seed,
+        max_len=cfg.max_len,
     )
-    heldout_pairs = task.pairs(
-        tokenizer, cfg.n_heldout, split="heldout", seed=cfg.seed, max_len=cfg.max_len
-    )
-    pad = tokenizer.eot_id
-    means = stats.means if stats else None
-    bank = stats.bank if stats else None
 
     def ablator() -> Ablator:
-        return Ablator(cfg.ablation, means, bank, cfg.seed)
+        return Ablator.of(cfg.ablation, stats, cfg.seed)
 
     model.eval()
     widths = site_widths(model)
-    heldout = crop(TaskBatch.from_pairs(heldout_pairs, pad))
-    full = _loss(batch_logits(model, heldout, {}, ablator(), cfg.eval_batch_size), heldout)
-    size = search_size(model, train_pairs, heldout, pad, widths, ablator, cfg, progress)
+    heldout = data.batch("heldout")
+    full = evaluate(model, heldout, None, ablator(), chunk=cfg.eval_batch_size).loss
+    size = search_size(model, data.train, heldout, data.pad_id, widths, ablator, cfg, progress)
     k, seen = size.k, size.seen
     if k is None:
         best_k = min(seen, key=seen.__getitem__)
@@ -87,7 +82,7 @@ def prune_control(
     return ControlResult(True, k, len(count_edges(model, keep)), full, seen[k], None)
 
 
-def random_init_model(run: Any, seed: int) -> torch.nn.Module:
+def random_init_model(run: Run, seed: int) -> SparseGPT:
     """A freshly initialised model of the run's config, projected to the run's weight sparsity."""
     from sparsecircuits.model import SparseGPT
     from sparsecircuits.train.sparsity import project_to_sparsity
@@ -101,33 +96,31 @@ def random_init_model(run: Any, seed: int) -> torch.nn.Module:
 
 
 def control_random_init(
-    run: Any,
-    task_name: str,
+    run: Run,
+    task: TaskLike,
     cfg: PruneConfig,
     seed: int,
     progress: bool = True,
     corpus_dir: str | Path | None = None,
 ) -> ControlResult:
-    """Prune `task_name` on a random-init model of the run's shape and sparsity (own means)."""
-    from sparsecircuits.train.checkpoint import Run
+    """Prune `task` on a random-init model of the run's shape and sparsity (with its own statistics)."""
+    from sparsecircuits.core.stats import load_or_compute_stats
 
     model = random_init_model(run, seed)
-    with tempfile.TemporaryDirectory(prefix="sparsecircuits-control-") as tmp:
-        # A throwaway run folder, so the control's means never touch the real run's cache.
-        fake = Run(
-            model=model,
-            tokenizer=run.tokenizer,
-            config=run.config,
-            path=Path(tmp),
-            weights_sha256=f"random-init-seed-{seed}",
-            corpus_dir=run.corpus_dir,
-        )
-        stats = load_stats(fake, cfg, corpus_dir or run.corpus_dir)
-        return prune_control(model, run.tokenizer, task_name, cfg, stats, progress)
+    fake = dataclasses.replace(run, model=model, weights_sha256=f"random-init-seed-{seed}")
+    # not cached: the throwaway model's statistics are cheap and must never shadow a real model's
+    stats = (
+        load_or_compute_stats(fake, cfg.stats_settings(), corpus_dir, use_cache=False)
+        if cfg.ablation != "zero"
+        else None
+    )
+    return prune_control(model, run.tokenizer, task, cfg, stats, progress)
 
 
 def control_shuffled(
-    run: Any, task_name: str, cfg: PruneConfig, stats: ActivationStats | None, progress: bool = True
+    run: Run, task: TaskLike, cfg: PruneConfig, stats: ActivationStats | None, progress: bool = True
 ) -> ControlResult:
     """Prune the label-shuffled variant of the task on the real model."""
-    return prune_control(run.model, run.tokenizer, f"{task_name}__shuffled", cfg, stats, progress)
+    from sparsecircuits.tasks.base import ShuffledTask
+
+    return prune_control(run.model, run.tokenizer, ShuffledTask(task), cfg, stats, progress)
