@@ -43,8 +43,10 @@ def test_calibration_lowers_loss():
 def test_config_overrides():
     cfg = PruneConfig().with_overrides(["steps=7", "calibrate=false", "lr=0.01"])
     assert (cfg.steps, cfg.calibrate, cfg.lr) == (7, False, 0.01)
-    with pytest.raises(UserError, match="bad override"):
+    with pytest.raises(UserError, match="unknown key prune.nope"):
         PruneConfig().with_overrides(["nope=1"])
+    with pytest.raises(UserError, match="did you mean prune.k_coef"):
+        PruneConfig().with_overrides(["k_coeff=1"])
     with pytest.raises(UserError, match="ablation"):
         PruneConfig(ablation="median")
 

@@ -35,9 +35,9 @@ def test_config_overrides():
         and cfg.binarise_fractions == (0.5,)
         and cfg.resample_factor == 3.0
     )
-    with pytest.raises(UserError, match="unknown validation setting"):
+    with pytest.raises(UserError, match="unknown key validate.nope"):
         ValidationConfig.from_overrides(["nope=1"])
-    with pytest.raises(UserError, match="needs a int"):
+    with pytest.raises(UserError, match="must be an integer"):
         ValidationConfig.from_overrides(["stochastic_draws=many"])
     with pytest.raises(UserError):
         ValidationConfig(stochastic_fraction=0.0)

@@ -7,8 +7,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sparsecircuits.config import (
+    Rules,
+    at_least,
+    between,
+    check_values,
+    from_table,
+    one_of,
+    parse_sets,
+    positive,
+    read_toml,
+    to_table,
+)
 from sparsecircuits.core import ABLATIONS
-from sparsecircuits.errors import UserError
 from sparsecircuits.tasks.base import PROMPT_LEN
 
 if TYPE_CHECKING:
@@ -54,27 +65,7 @@ class PruneConfig:
     jobs: int = 2
 
     def __post_init__(self) -> None:
-        if self.ablation not in ABLATIONS:
-            raise UserError(
-                f"unknown ablation {self.ablation!r}; use one of {', '.join(ABLATIONS)}"
-            )
-        if not self.target_loss > 0:
-            raise UserError(
-                f"target loss must be positive, got {self.target_loss}; pass e.g. --target-loss 0.15"
-            )
-        for name in (
-            "steps",
-            "batch_size",
-            "n_train",
-            "n_heldout",
-            "max_len",
-            "mean_tokens",
-            "eval_batch_size",
-        ):
-            if getattr(self, name) < 1:
-                raise UserError(
-                    f"prune setting {name} must be at least 1, got {getattr(self, name)}"
-                )
+        check_values(self, "prune", PRUNE_RULES)
 
     def stats_settings(self) -> StatsSettings:
         """The corpus sample the ablation statistics come from."""
@@ -97,53 +88,46 @@ class PruneConfig:
         return dataclasses.replace(self, **changes)
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> PruneConfig:
-        """Build from a dict, naming any unknown key."""
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(d) - names)
-        if unknown:
-            raise UserError(
-                f"unknown prune setting(s) {', '.join(unknown)}; known: {', '.join(sorted(names))}"
-            )
-        return cls(**d)
+    def from_dict(cls, d: dict[str, Any], source: str = "prune settings") -> PruneConfig:
+        """Build from a dict of fields, converting each by its type and naming any unknown key."""
+        return from_table(cls, d, "prune", source)
 
     def with_overrides(self, items: list[str]) -> PruneConfig:
-        """Apply `KEY=VALUE` overrides (values parsed as the field's type)."""
-        types = {f.name: type(getattr(self, f.name)) for f in dataclasses.fields(self)}
-        changes: dict[str, Any] = {}
-        for item in items:
-            key, sep, value = item.partition("=")
-            key = key.strip().removeprefix("prune.")
-            if not sep or key not in types:
-                raise UserError(
-                    f"bad override {item!r}; use KEY=VALUE with KEY one of {', '.join(sorted(types))}"
-                )
-            t = types[key]
-            try:
-                if t is bool:
-                    if value.lower() not in ("true", "false", "1", "0", "yes", "no"):
-                        raise ValueError(value)
-                    changes[key] = value.lower() in ("true", "1", "yes")
-                else:
-                    changes[key] = t(value)
-            except ValueError:
-                raise UserError(
-                    f"bad value in override {item!r}; {key} takes a {t.__name__}"
-                ) from None
-        return self.replace(**changes)
+        """Apply `--set KEY=VALUE` (or `prune.KEY=VALUE`) overrides, each converted by the field's type."""
+        sets = parse_sets(items, {"prune": PruneConfig}, default="prune")["prune"]
+        return PruneConfig.from_dict({**to_table(self), **sets}, "--set")
 
     @classmethod
     def from_toml(cls, path: str | Path) -> PruneConfig:
         """Read a TOML file holding the fields at top level or in a `[prune]` table."""
-        import tomllib
+        data = read_toml(path, "prune config")
+        return cls.from_dict(data.get("prune", data), str(path))
 
-        path = Path(path)
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise UserError(
-                f"prune config {path} does not exist; pass an existing TOML file"
-            ) from None
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-            raise UserError(f"prune config {path} is not valid TOML ({e}); fix the file") from None
-        return cls.from_dict(data.get("prune", data))
+
+PRUNE_RULES: Rules = {
+    "target_loss": positive(),
+    "ablation": one_of(*ABLATIONS),
+    "seed": between(0, 2**63 - 1),
+    "n_train": between(1, 100_000),
+    "n_heldout": between(1, 100_000),
+    "max_len": at_least(2),
+    "steps": between(1, 10**6),
+    "batch_size": at_least(1),
+    "lr": positive(),
+    "weight_decay": at_least(0),
+    "beta1": between(0, 1, closed_hi=False),
+    "beta2": between(0, 1, closed_hi=False),
+    "k_coef": at_least(0),
+    "tau_init_std": at_least(0),
+    "temperature": positive(),
+    "mean_tokens": at_least(1),
+    "mean_seq_len": at_least(2),
+    "mean_seed": between(0, 2**63 - 1),
+    "mean_split": one_of("train", "val"),
+    "bank_size": at_least(1),
+    "eval_batch_size": at_least(1),
+    "calibration_steps": at_least(1),
+    "delta_pairs": at_least(1),
+    "search_trials": between(0, 10_000),
+    "jobs": between(1, 256),
+}

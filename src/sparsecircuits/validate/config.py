@@ -3,9 +3,18 @@
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from typing import Any
 
+from sparsecircuits.config import (
+    Rules,
+    at_least,
+    between,
+    check_values,
+    from_table,
+    parse_sets,
+    positive,
+)
 from sparsecircuits.errors import UserError
 
 LN2 = math.log(2.0)
@@ -40,15 +49,8 @@ class ValidationConfig:
     batch_size: int = 128  # prompts per forward pass
 
     def __post_init__(self) -> None:
-        if not 0.0 < self.stochastic_fraction <= 1.0:
-            raise UserError("stochastic_fraction must be in (0, 1]; fix the setting.")
-        if self.stochastic_draws < 1:
-            raise UserError("stochastic_draws must be at least 1; fix the setting.")
-        if not self.binarise_fractions or not all(0.0 < f < 1.0 for f in self.binarise_fractions):
-            raise UserError(
-                "binarise_fractions must be numbers strictly between 0 and 1; fix the setting."
-            )
         self.binarise_fractions = tuple(float(f) for f in self.binarise_fractions)
+        check_values(self, "validate", VALIDATE_RULES)
 
     def to_dict(self) -> dict[str, Any]:
         """The settings as a JSON-ready dict (stored with the results)."""
@@ -58,33 +60,29 @@ class ValidationConfig:
 
     @classmethod
     def from_overrides(cls, overrides: list[str]) -> ValidationConfig:
-        """Build a config from `key=value` strings (the CLI's `--set`)."""
-        known = {f.name: f for f in fields(cls)}
-        kwargs: dict[str, Any] = {}
-        for item in overrides:
-            key, sep, value = item.partition("=")
-            key = key.strip().removeprefix("validate.")
-            if not sep or key not in known:
-                raise UserError(
-                    f"unknown validation setting {item!r}; use key=value with one of: {', '.join(known)}."
-                )
-            default = getattr(cls(), key)
-            try:
-                if isinstance(default, bool):
-                    kwargs[key] = value.lower() in ("1", "true", "yes")
-                elif isinstance(default, int):
-                    kwargs[key] = int(value)
-                elif isinstance(default, float):
-                    kwargs[key] = float(value)
-                elif isinstance(default, tuple):
-                    kwargs[key] = tuple(float(v) for v in value.split(",") if v.strip())
-                else:
-                    kwargs[key] = value
-            except ValueError:
-                raise UserError(
-                    f"validation setting {key} needs a {type(default).__name__}, got {value!r}; fix the value."
-                ) from None
-        return cls(**kwargs)
+        """Build a config from `--set KEY=VALUE` (or `validate.KEY=VALUE`) strings."""
+        sets = parse_sets(overrides, {"validate": ValidationConfig}, default="validate")
+        return from_table(cls, sets["validate"], "validate", "--set")
+
+
+def _fractions(v: tuple[float, ...]) -> bool:
+    return bool(v) and all(0.0 < f < 1.0 for f in v)
+
+
+VALIDATE_RULES: Rules = {
+    "resample_factor": positive(),
+    "necessity_chance_fraction": between(0, 1),
+    "necessity_margin": at_least(0),
+    "stochastic_draws": between(1, 100_000),
+    "stochastic_fraction": (lambda v: 0.0 < v <= 1.0, "in (0, 1]"),
+    "stochastic_mean_factor": positive(),
+    "stochastic_worst_factor": positive(),
+    "binarise_fractions": (_fractions, "numbers strictly between 0 and 1, like 0.25,0.5,0.75"),
+    "binarise_factor": positive(),
+    "binarise_fit_pairs": between(1, 100_000),
+    "control_edge_factor": positive(),
+    "batch_size": at_least(1),
+}
 
 
 def parse_checks(spec: str) -> list[str]:
