@@ -79,4 +79,4 @@ def test_cli_bad_checks_and_settings(circuit_file, capsys):
     assert _run(["validate", str(circuit_file), "--checks", "sufficiency,magic"]) == 2
     assert "unknown check" in capsys.readouterr().err
     assert _run(["validate", str(circuit_file), "--set", "bogus=1"]) == 2
-    assert "unknown validation setting" in capsys.readouterr().err
+    assert "unknown key validate.bogus" in capsys.readouterr().err
