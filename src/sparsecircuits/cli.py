@@ -15,12 +15,20 @@ from sparsecircuits import __version__
 from sparsecircuits.errors import UserError
 
 # In pipeline order; a stage without a cli module yet is skipped.
-STAGES = ["corpus", "train", "tasks", "prune", "validate", "report", "interop", "demo"]
+STAGES = ["corpus", "train", "tasks", "prune", "validate", "report", "demo"]
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but a bad argument ends in one line (no usage block) and exit code 2, like every other mistake."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        print(f"error: {self.prog}: {message}; see `{self.prog} --help`.", file=sys.stderr)
+        sys.exit(2)
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser, with every stage's sub-commands."""
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="sparsecircuits",
         description="Train weight-sparse transformers on Python code; extract, view and validate circuits.",
     )

@@ -116,6 +116,7 @@ def _info(args: argparse.Namespace) -> int:
     from sparsecircuits.corpus.manifest import load_manifest
 
     manifest = load_manifest(args.dir)
+    check_tokenizer(args.dir, manifest)
     baseline = round(unigram_loss(args.dir), 4)
     if args.json:
         print(json.dumps({**manifest, "unigram_val_loss": baseline}, indent=2))
@@ -123,6 +124,19 @@ def _info(args: argparse.Namespace) -> int:
         print(summary(manifest))
         print(f"unigram baseline: val loss {baseline} nats/token (train token frequencies)")
     return 0
+
+
+def check_tokenizer(corpus_dir: Path, manifest: dict[str, Any]) -> None:
+    """Refuse a corpus whose tokenizer.json is not the one its shards were encoded with."""
+    from sparsecircuits.corpus.tokenizer import Tokenizer
+    from sparsecircuits.errors import UserError
+
+    tok = Tokenizer.load(corpus_dir / "tokenizer.json")
+    if tok.content_hash() != manifest.get("tokenizer_sha256"):
+        raise UserError(
+            f"{corpus_dir}/tokenizer.json is not the tokenizer its shards were encoded with "
+            "(hash differs from manifest.json); restore it or rebuild the corpus."
+        )
 
 
 def summary(m: dict[str, Any]) -> str:

@@ -6,6 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from sparsecircuits.cli_types import int_in, pair_count, positive_int
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the `report` and `serve` sub-commands."""
@@ -38,22 +40,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--snippet-windows",
-        type=int,
+        type=positive_int,
         default=512,
         help="held-out corpus windows scanned for snippets (default 512)",
     )
     p.add_argument(
-        "--snippet-len", type=int, default=64, help="tokens per scanned window (default 64)"
+        "--snippet-len", type=int_in(2), default=64, help="tokens per scanned window (default 64)"
     )
     p.add_argument(
         "--class-pairs",
-        type=int,
+        type=pair_count,
         default=128,
         help="held-out task pairs for per-class mean activations (default 128)",
     )
     p.add_argument(
         "--examples",
-        type=int,
+        type=int_in(0, 100),
         default=3,
         help="task pairs shown with per-token activations (default 3)",
     )
@@ -69,29 +71,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Serve the reports (*.html) of a folder with an index page. Binds 127.0.0.1 unless --host is given.",
     )
     s.add_argument("folder", metavar="DIR", type=Path, help="folder holding report .html files")
-    s.add_argument("--port", type=int, default=8000, help="TCP port (default 8000)")
+    s.add_argument("--port", type=int_in(0, 65535), default=8000, help="TCP port (default 8000)")
     s.add_argument(
         "--host", default="127.0.0.1", help="address to bind (default 127.0.0.1, this machine only)"
     )
     s.set_defaults(func=_serve)
 
 
-def _positive(name: str, value: int) -> None:
-    from sparsecircuits.errors import UserError
-
-    if value < 1:
-        raise UserError(f"{name} must be at least 1 (got {value}); pass a positive number")
-
-
 def _report(args: argparse.Namespace) -> int:
     from sparsecircuits.report.build import ReportOptions, write_report
     from sparsecircuits.report.snippets import SnippetConfig
 
-    _positive("--snippet-windows", args.snippet_windows)
-    _positive("--snippet-len", args.snippet_len)
-    _positive("--class-pairs", args.class_pairs)
-    if args.examples < 0:
-        _positive("--examples", args.examples)
     opts = ReportOptions(
         run=args.run,
         use_model=not args.no_model,

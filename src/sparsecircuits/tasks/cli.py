@@ -8,31 +8,13 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from sparsecircuits.cli_types import pair_count, positive_int
 from sparsecircuits.errors import UserError
 
 if TYPE_CHECKING:
     from sparsecircuits.corpus.tokenizer import Tokenizer
 
 TASK_HELP = "a task name (NAME__shuffled for its label-shuffled control) or a .jsonl task file"
-MAX_PAIRS = (
-    100_000  # more pairs than this is a typo, not a request (generation takes minutes per 10k)
-)
-
-
-def _count(value: str) -> int:
-    """An argparse type: a pair count in 1..MAX_PAIRS."""
-    n = int(value)
-    if not 1 <= n <= MAX_PAIRS:
-        raise argparse.ArgumentTypeError(f"must be between 1 and {MAX_PAIRS}, not {n}")
-    return n
-
-
-def _positive(value: str) -> int:
-    """An argparse type: a positive integer."""
-    n = int(value)
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, not {n}")
-    return n
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -49,12 +31,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     sh = sub.add_parser("show", help="print a few pairs of one task")
     sh.add_argument("name", help=TASK_HELP)
-    sh.add_argument("--n", type=_count, default=5, help="number of pairs (default 5)")
+    sh.add_argument("--n", type=pair_count, default=5, help="number of pairs (default 5)")
     sh.add_argument("--seed", type=int, default=0, help="which pairs (default 0)")
     sh.add_argument("--split", choices=["train", "heldout"], default="heldout")
     sh.add_argument(
         "--max-len",
-        type=_positive,
+        type=positive_int,
         default=None,
         help="longest prompt in tokens (default 32, as pruning)",
     )
@@ -69,12 +51,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     ev.add_argument(
         "--task", action="append", help=f"{TASK_HELP} (repeatable; default: all twenty)"
     )
-    ev.add_argument("--n", type=_count, default=512, help="held-out pairs per task (default 512)")
+    ev.add_argument(
+        "--n", type=pair_count, default=512, help="held-out pairs per task (default 512)"
+    )
     ev.add_argument("--seed", type=int, default=0, help="which pairs (default 0)")
-    ev.add_argument("--batch-size", type=_positive, default=64, help="pairs per forward pass")
+    ev.add_argument("--batch-size", type=positive_int, default=64, help="pairs per forward pass")
     ev.add_argument(
         "--max-len",
-        type=_positive,
+        type=positive_int,
         default=None,
         help="longest prompt in tokens (default 32, the length pruning uses, so the losses are pruning's)",
     )
@@ -89,18 +73,36 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "command accepts in place of a task name (format: docs/architecture.md, tasks).",
     )
     ex.add_argument("name", help=TASK_HELP)
-    ex.add_argument("--n", type=_count, default=512, help="pairs in all (default 512)")
+    ex.add_argument("--n", type=pair_count, default=512, help="pairs in all (default 512)")
     ex.add_argument(
         "--out", required=True, type=Path, help="the .jsonl file to write (must not exist)"
     )
     ex.add_argument("--seed", type=int, default=0, help="which pairs (default 0)")
     ex.add_argument(
-        "--max-len", type=_positive, default=None, help="longest prompt in tokens (default 32)"
+        "--max-len", type=positive_int, default=None, help="longest prompt in tokens (default 32)"
     )
     tsrc = ex.add_mutually_exclusive_group(required=True)
     tsrc.add_argument("--tokenizer", help="a tokenizer.json or a folder holding one")
     tsrc.add_argument("--run", help="a run folder (its tokenizer is used)")
     ex.set_defaults(func=cmd_export)
+
+    fc = sub.add_parser(
+        "from-code",
+        help="cut a string-closing task from real Python files (no generator involved)",
+        description="Find one-line '...' and \"...\" literals in Python files with Python's own "
+        "tokenizer, cut each just before its closing quote, and pair single- with double-quoted "
+        "ones that close the same way: a .jsonl task file of real code.",
+    )
+    fc.add_argument("source", nargs="+", help="Python files or folders (e.g. an installed package)")
+    fc.add_argument(
+        "--out", required=True, type=Path, help="the .jsonl file to write (must not exist)"
+    )
+    fc.add_argument("--n", type=pair_count, default=512, help="pairs at most (default 512)")
+    fc.add_argument("--seed", type=int, default=0, help="which pairs (default 0)")
+    fsrc = fc.add_mutually_exclusive_group(required=True)
+    fsrc.add_argument("--tokenizer", help="a tokenizer.json or a folder holding one")
+    fsrc.add_argument("--run", help="a run folder (its tokenizer is used)")
+    fc.set_defaults(func=cmd_from_code)
 
 
 def _load_tokenizer(path: str) -> Tokenizer:
@@ -213,23 +215,44 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_export(args: argparse.Namespace) -> int:
-    """Write a task's pairs as a task file."""
-    from sparsecircuits.fileio import atomic_write_text
-    from sparsecircuits.tasks import get_task
-    from sparsecircuits.tasks.base import PROMPT_LEN
-    from sparsecircuits.tasks.files import TASK_FILE_SUFFIX, export_lines
+def _new_task_file(out: Path) -> Path:
+    """`out` if it can be a new task file; else UserError."""
+    from sparsecircuits.tasks.files import TASK_FILE_SUFFIX
 
-    out: Path = args.out
     if out.suffix != TASK_FILE_SUFFIX:
         raise UserError(
             f"--out {out} must end in {TASK_FILE_SUFFIX}, so that commands read it as a task file."
         )
     if out.exists():
         raise UserError(f"--out {out} already exists; choose a new file name or delete it.")
+    return out
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """Write a task's pairs as a task file."""
+    from sparsecircuits.fileio import atomic_write_text
+    from sparsecircuits.tasks import get_task
+    from sparsecircuits.tasks.base import PROMPT_LEN
+    from sparsecircuits.tasks.files import export_lines
+
+    out = _new_task_file(args.out)
     task = get_task(args.name)
     tok = _load_tokenizer(args.tokenizer or args.run)
     lines = export_lines(task, tok, args.n, args.seed, args.max_len or PROMPT_LEN)
     atomic_write_text(out, "\n".join(lines) + "\n")
     print(f"wrote {len(lines) - 1} pairs of {task.name} to {out}")
+    return 0
+
+
+def cmd_from_code(args: argparse.Namespace) -> int:
+    """Write a string-closing task cut from real Python files."""
+    from sparsecircuits.fileio import atomic_write_text
+    from sparsecircuits.tasks.from_code import python_files, quote_task_lines
+
+    out = _new_task_file(args.out)
+    files = python_files(args.source)
+    tok = _load_tokenizer(args.tokenizer or args.run)
+    lines = quote_task_lines(files, tok, args.n, seed=args.seed)
+    atomic_write_text(out, "\n".join(lines) + "\n")
+    print(f"wrote {len(lines) - 1} string-closing pairs cut from {len(files)} files to {out}")
     return 0

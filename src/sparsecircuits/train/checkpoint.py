@@ -138,11 +138,27 @@ def load_weights(model: nn.Module, path: Path) -> None:
     model.load_weights(state, source=str(path))
 
 
+def usable_device(name: str) -> torch.device:
+    """`name` as a torch device this installation can run on; UserError naming the problem otherwise."""
+    try:
+        device = torch.device(name)
+    except (RuntimeError, ValueError):
+        raise UserError(f"--device {name!r} is not a torch device; use cpu or cuda.") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise UserError(
+            f"--device {name} needs a GPU, but this torch sees none (a CPU build or no driver); use --device cpu."
+        )
+    if device.type not in ("cpu", "cuda"):
+        raise UserError(f"--device {name!r} is not supported; use cpu or cuda.")
+    return device
+
+
 def load_run(run_dir: str | Path, device: str = "cpu") -> Run:
     """Load a run folder's model (eval mode), tokenizer and config."""
     from sparsecircuits.corpus import Tokenizer
     from sparsecircuits.model import SparseGPT
 
+    target = usable_device(device)
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise UserError(
@@ -167,7 +183,7 @@ def load_run(run_dir: str | Path, device: str = "cpu") -> Run:
             f"the [model] table of {run_dir / CONFIG_FILE} is invalid ({e}); fix it."
         ) from e
     load_weights(model, weights)
-    model.to(device).eval()
+    model.to(target).eval()
     corpus = Path(config.train.corpus) if config.train.corpus else None
     return Run(
         model=model,

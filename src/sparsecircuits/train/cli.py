@@ -6,6 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from sparsecircuits.cli_types import float_in, int_in
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the `train` and `sample` sub-commands."""
@@ -26,9 +28,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     s = subparsers.add_parser("sample", help="generate text from a trained run")
     s.add_argument("run", help="run folder written by `sparsecircuits train`")
     s.add_argument("--prompt", required=True, help="text to continue")
-    s.add_argument("--tokens", type=int, default=64, help="number of tokens to generate")
-    s.add_argument("--temperature", type=float, default=0.0, help="0 = greedy")
-    s.add_argument("--seed", type=int, default=0)
+    s.add_argument(
+        "--tokens", type=int_in(0, 100_000), default=64, help="tokens to generate (default 64)"
+    )
+    s.add_argument(
+        "--temperature",
+        type=float_in(0.0, 100.0),
+        default=0.0,
+        help="sampling temperature; 0 = greedy, always the most likely token (default 0)",
+    )
+    s.add_argument(
+        "--seed", type=int_in(0), default=0, help="seed of the sampling draws (default 0)"
+    )
     s.set_defaults(func=_sample)
 
 
@@ -60,8 +71,6 @@ def _sample(args: argparse.Namespace) -> int:
     from sparsecircuits.train.checkpoint import load_run
     from sparsecircuits.train.sample import generate
 
-    if args.tokens < 0:
-        raise UserError("--tokens must be >= 0.")
     run = load_run(args.run)
     ids = run.tokenizer.encode(args.prompt)
     if not ids:

@@ -164,6 +164,8 @@ def train(
     out_dir = Path(out_dir)
     t = config.train
     t.validate(getattr(config.model, "block_size", None))
+    if out_dir.exists() and not out_dir.is_dir():
+        raise UserError(f"--out {out_dir} is a file; give a folder for the run.")
     has_state = (out_dir / ckpt.STATE_FILE).is_file()
     if not resume and ckpt.holds_run(out_dir):
         raise UserError(
