@@ -91,20 +91,14 @@ def coerce(value: Value, tp: Any, key: str, source: str) -> Value:
             except UserError as e:
                 errors.append(e)
         raise errors[0] if errors else UserError(f"bad value for {key} in {source}.")
-    if origin is tuple or tp is tuple:
-        if isinstance(value, str):
-            value = [v for v in value.strip("()[] ").split(",") if v.strip()]
+    if origin in (tuple, list) or tp in (tuple, list):
+        if isinstance(value, str):  # --set takes "a,b" (brackets optional)
+            value = [v.strip() for v in value.strip("()[] ").split(",") if v.strip()]
         if not isinstance(value, list | tuple):
             raise UserError(f"{key} in {source} must be a list like [0.9, 0.95].")
         inner = args[0] if args else Any
-        return tuple(coerce(v, inner, key, source) for v in value)
-    if origin is list or tp is list:
-        if isinstance(value, str):
-            value = [v.strip() for v in value.strip("[] ").split(",") if v.strip()]
-        if not isinstance(value, list | tuple):
-            raise UserError(f"{key} in {source} must be a list.")
-        inner = args[0] if args else Any
-        return [coerce(v, inner, key, source) for v in value]
+        items = [coerce(v, inner, key, source) for v in value]
+        return tuple(items) if (origin or tp) is tuple else items
     if tp is Any:
         return value
     if tp is bool:

@@ -382,7 +382,7 @@ def circuit_from_json(data: JSON, path: Path) -> Circuit:
         for end in (e.src, e.dst):
             if end not in kept:
                 raise r.fail(f"edges[{i}]", f"joins {end!r}, which is not a node of the circuit")
-    known = set(_TOP_LEVEL)
+    known = set(TOP_LEVEL_FIELDS)
     return Circuit(
         model=model,
         task=task,
@@ -403,7 +403,7 @@ def circuit_from_json(data: JSON, path: Path) -> Circuit:
     )
 
 
-_TOP_LEVEL = (
+TOP_LEVEL_FIELDS = (
     "schema_version",
     "model",
     "task",

@@ -8,25 +8,11 @@ from pathlib import Path
 from typing import Any
 
 from sparsecircuits import __version__
-from sparsecircuits.core.circuit import Circuit
+from sparsecircuits.core.circuit import TOP_LEVEL_FIELDS, Circuit
 
 QKV_SITES = ("attn.q", "attn.k", "attn.v")
-# Fields of a circuit file that the viewer shows as they are.
-_PASSTHROUGH = (
-    "schema_version",
-    "model",
-    "task",
-    "ablation",
-    "seed",
-    "target_loss",
-    "losses",
-    "counts",
-    "curve",
-    "hyperparameters",
-    "time_seconds",
-    "created",
-    "validation",
-)
+# Fields of a circuit file that the viewer shows as they are (nodes and edges get their own view).
+_PASSTHROUGH = tuple(k for k in TOP_LEVEL_FIELDS if k not in ("nodes", "edges"))
 
 
 def round_sig(x: float | None, digits: int = 4) -> float | None:

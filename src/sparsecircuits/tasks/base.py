@@ -38,36 +38,6 @@ class TokenizerLike(Protocol):
     def single_token(self, text: str) -> int | None: ...
 
 
-class TaskLike(Protocol):
-    """What every task offers (a built-in `Task`, its `ShuffledTask` control, a `FileTask`)."""
-
-    @property
-    def name(self) -> str: ...
-    @property
-    def description(self) -> str: ...
-    @property
-    def class_pos(self) -> str: ...
-    @property
-    def class_neg(self) -> str: ...
-    def token_pair(self, tokenizer: TokenizerLike) -> str: ...
-    def examples(
-        self,
-        tokenizer: TokenizerLike,
-        n: int,
-        split: str = ...,
-        seed: int = ...,
-        max_len: int = ...,
-    ) -> list[Example]: ...
-    def pairs(
-        self,
-        tokenizer: TokenizerLike,
-        n: int,
-        split: str = ...,
-        seed: int = ...,
-        max_len: int = ...,
-    ) -> list[Pair]: ...
-
-
 @dataclass(frozen=True)
 class Pair:
     """One datapoint: the positive prompt continues with `target_pos`, the negative with `target_neg`."""
@@ -141,8 +111,59 @@ class _Setup:
     chars_per_token: float
 
 
+class TaskBase:
+    """What every task offers (a built-in `Task`, its `ShuffledTask` control, a `FileTask`).
+
+    Subclasses give the words (`name`, `description`, `class_pos`, `class_neg`), `token_pair`
+    and `_examples`; the request checks and `pairs` are shared here.
+    """
+
+    name: str
+    description: str
+    class_pos: str
+    class_neg: str
+
+    def token_pair(self, tokenizer: TokenizerLike) -> str:
+        """Which tokens A / B this task uses with `tokenizer`, in words."""
+        raise NotImplementedError
+
+    def examples(
+        self,
+        tokenizer: TokenizerLike,
+        n: int,
+        split: str = "train",
+        seed: int = 0,
+        max_len: int = 256,
+    ) -> list[Example]:
+        """`n` distinct examples of `split` (pairs with their texts), deterministic in the arguments."""
+        if split not in SPLITS:
+            raise UserError(f"unknown split {split!r}; use 'train' or 'heldout'.")
+        if n < 0 or max_len < 2:
+            raise UserError(f"need n >= 0 and max_len >= 2 (got n={n}, max_len={max_len}).")
+        return self._examples(tokenizer, n, split, seed, max_len)
+
+    def pairs(
+        self,
+        tokenizer: TokenizerLike,
+        n: int,
+        split: str = "train",
+        seed: int = 0,
+        max_len: int = 256,
+    ) -> list[Pair]:
+        """The pairs of `examples(...)`."""
+        return [e.pair for e in self.examples(tokenizer, n, split, seed, max_len)]
+
+    def _examples(
+        self, tokenizer: TokenizerLike, n: int, split: str, seed: int, max_len: int
+    ) -> list[Example]:
+        raise NotImplementedError
+
+
+TaskLike = TaskBase  # the type every stage takes for "a task"
+
+
 @dataclass
-class Task:
+class Task(TaskBase):
     """A binary next-token task: the registry holds one per TASKS.md row."""
 
     name: str
@@ -155,31 +176,11 @@ class Task:
     min_names: int = 0  # how many single-token names the generator needs
     _setups: dict = field(default_factory=dict, repr=False, compare=False)
 
-    # ---- public API -------------------------------------------------------------------------
-    def pairs(
-        self,
-        tokenizer: TokenizerLike,
-        n: int,
-        split: str = "train",
-        seed: int = 0,
-        max_len: int = 256,
-    ) -> list[Pair]:
-        """`n` distinct pairs of `split`, deterministic in (tokenizer, split, seed, max_len)."""
-        return [e.pair for e in self.examples(tokenizer, n, split, seed, max_len)]
-
-    def examples(
-        self,
-        tokenizer: TokenizerLike,
-        n: int,
-        split: str = "train",
-        seed: int = 0,
-        max_len: int = 256,
+    # ---- public API: examples / pairs (TaskBase), token_pair -----------------------------------
+    def _examples(
+        self, tokenizer: TokenizerLike, n: int, split: str, seed: int, max_len: int
     ) -> list[Example]:
-        """Like `pairs`, with the prompt texts and correct continuations kept."""
-        if split not in SPLITS:
-            raise UserError(f"unknown split {split!r}; use 'train' or 'heldout'.")
-        if n < 0 or max_len < 2:
-            raise UserError(f"need n >= 0 and max_len >= 2 (got n={n}, max_len={max_len}).")
+        """Generated examples; pairs(n)[:m] == pairs(m) (fixed-size chunks of drafts)."""
         setup = self._setup(tokenizer)
         rng = random.Random(f"{self.name}|{seed}|{split}")
         out: list[Example] = []
@@ -356,7 +357,7 @@ def _tok_key(tok: TokenizerLike) -> object:
 
 
 @dataclass
-class ShuffledTask:
+class ShuffledTask(TaskBase):
     """Control: the base task's prompts with A/B swapped at random per pair (a nonsense task)."""
 
     base: TaskLike
@@ -385,13 +386,8 @@ class ShuffledTask:
         """The base task's token pair."""
         return self.base.token_pair(tokenizer)
 
-    def examples(
-        self,
-        tokenizer: TokenizerLike,
-        n: int,
-        split: str = "train",
-        seed: int = 0,
-        max_len: int = 256,
+    def _examples(
+        self, tokenizer: TokenizerLike, n: int, split: str, seed: int, max_len: int
     ) -> list[Example]:
         """The base task's examples, with both targets swapped in a random half of the pairs."""
         rng = random.Random(f"shuffle|{self.base.name}|{seed}|{split}")
@@ -408,14 +404,3 @@ class ShuffledTask:
                 )
             out.append(e)
         return out
-
-    def pairs(
-        self,
-        tokenizer: TokenizerLike,
-        n: int,
-        split: str = "train",
-        seed: int = 0,
-        max_len: int = 256,
-    ) -> list[Pair]:
-        """`n` pairs of the base task with random labels."""
-        return [e.pair for e in self.examples(tokenizer, n, split, seed, max_len)]

@@ -132,6 +132,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     """Print `--n` pairs of a task, readable or as JSON lines."""
     from sparsecircuits.tasks import get_task
     from sparsecircuits.tasks.base import PROMPT_LEN
+    from sparsecircuits.tasks.files import pair_texts
 
     task = get_task(args.name)
     tok = _load_tokenizer(args.tokenizer or args.run)
@@ -142,12 +143,7 @@ def cmd_show(args: argparse.Namespace) -> int:
         print(f"A = {task.class_pos}; B = {task.class_neg}; tokens: {task.token_pair(tok)}\n")
     for i, e in enumerate(examples):
         p = e.pair
-        rec = {
-            "prompt_pos": tok.decode(p.prompt_pos),
-            "prompt_neg": tok.decode(p.prompt_neg),
-            "target_pos": tok.token_text(p.target_pos),
-            "target_neg": tok.token_text(p.target_neg),
-        }
+        rec = pair_texts(tok, p)
         if args.json:
             print(json.dumps(rec))
             continue

@@ -17,7 +17,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sparsecircuits.errors import UserError
-from sparsecircuits.tasks.base import SPLITS, Example, Pair, TaskLike, TokenizerLike, split_of
+from sparsecircuits.tasks.base import (
+    SPLITS,
+    Example,
+    Pair,
+    TaskBase,
+    TaskLike,
+    TokenizerLike,
+    split_of,
+)
 
 TASK_FILE_SUFFIX = ".jsonl"
 FIELDS = ("prompt_pos", "prompt_neg", "target_pos", "target_neg")
@@ -50,7 +58,7 @@ class FileRecord:
 
 
 @dataclass
-class FileTask:
+class FileTask(TaskBase):
     """A task whose pairs are the lines of a `.jsonl` file."""
 
     name: str
@@ -66,19 +74,10 @@ class FileTask:
         neg = Counter(r.target_neg for r in self.records).most_common(3)
         return f"A {' / '.join(repr(t) for t, _ in pos)} vs B {' / '.join(repr(t) for t, _ in neg)}"
 
-    def examples(
-        self,
-        tokenizer: TokenizerLike,
-        n: int,
-        split: str = "train",
-        seed: int = 0,
-        max_len: int = 256,
+    def _examples(
+        self, tokenizer: TokenizerLike, n: int, split: str, seed: int, max_len: int
     ) -> list[Example]:
         """Up to `n` distinct pairs of `split` in a seeded order (all of them if the file has fewer)."""
-        if split not in SPLITS:
-            raise UserError(f"unknown split {split!r}; use 'train' or 'heldout'.")
-        if n < 0 or max_len < 2:
-            raise UserError(f"need n >= 0 and max_len >= 2 (got n={n}, max_len={max_len}).")
         out: list[Example] = []
         seen: set[tuple] = set()
         for rec in self.records:
@@ -94,17 +93,6 @@ class FileTask:
             )
         random.Random(f"{self.name}|{seed}|{split}").shuffle(out)
         return out[:n]
-
-    def pairs(
-        self,
-        tokenizer: TokenizerLike,
-        n: int,
-        split: str = "train",
-        seed: int = 0,
-        max_len: int = 256,
-    ) -> list[Pair]:
-        """The pairs of `examples`."""
-        return [e.pair for e in self.examples(tokenizer, n, split, seed, max_len)]
 
     def _encode(self, tok: TokenizerLike, rec: FileRecord, max_len: int) -> Example:
         targets = []
@@ -251,13 +239,15 @@ def export_lines(
     n_heldout = n // 4
     for split, count in (("train", n - n_heldout), ("heldout", n_heldout)):
         for e in task.examples(tokenizer, count, split=split, seed=seed, max_len=max_len):
-            p = e.pair
-            rec = {
-                "prompt_pos": tokenizer.decode(p.prompt_pos),
-                "prompt_neg": tokenizer.decode(p.prompt_neg),
-                "target_pos": tokenizer.token_text(p.target_pos),
-                "target_neg": tokenizer.token_text(p.target_neg),
-                "split": split,
-            }
-            lines.append(json.dumps(rec))
+            lines.append(json.dumps({**pair_texts(tokenizer, e.pair), "split": split}))
     return lines
+
+
+def pair_texts(tokenizer: TokenizerLike, pair: Pair) -> dict[str, str]:
+    """A pair as the text of a task-file line: the prompts as the model sees them, the target tokens."""
+    return {
+        "prompt_pos": tokenizer.decode(pair.prompt_pos),
+        "prompt_neg": tokenizer.decode(pair.prompt_neg),
+        "target_pos": tokenizer.token_text(pair.target_pos),
+        "target_neg": tokenizer.token_text(pair.target_neg),
+    }
