@@ -47,6 +47,10 @@ def _write_bad_files(t: Path, circuit_file: Path, corpus: Path) -> None:
     shutil.copytree(corpus, t / "corpus_badtok")
     other = Tokenizer.train(["x = 1\n", "y = 2\n"], vocab_size=300)
     other.save(t / "corpus_badtok" / "tokenizer.json")
+    shutil.copytree(corpus, t / "corpus_othertok")  # as if encoded with another tokenizer
+    manifest = json.loads((corpus / "manifest.json").read_text())
+    manifest["tokenizer_sha256"] = "0" * 64
+    (t / "corpus_othertok" / "manifest.json").write_text(json.dumps(manifest))
     circuit = json.loads(circuit_file.read_text())
     (t / "bad.json").write_text("{")
     (t / "latin1.json").write_bytes(b"\xff\xfe{}")
@@ -239,6 +243,16 @@ CASES: dict[str, list[str]] = {
         "with_as",
         "--set",
         "mean_split=test",
+        "--out",
+        "{T}/c",
+    ],
+    "prune: corpus of another tokenizer": [
+        "prune",
+        "{RUN}",
+        "--task",
+        "with_as",
+        "--corpus",
+        "{T}/corpus_othertok",
         "--out",
         "{T}/c",
     ],

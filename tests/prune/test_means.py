@@ -21,6 +21,7 @@ def _corpus(tmp_path, n=3000):
         "vocab_size": 32,
         "eot_id": 31,
         "shards": {"val": [{"file": "val_000.bin", "tokens": n}]},
+        "tokenizer_sha256": "tok",
     }
     (d / "manifest.json").write_text(json.dumps(manifest))
     return d
@@ -37,6 +38,7 @@ def _run(tmp_path, model, sha="abc"):
     return SimpleNamespace(
         path=run_dir,
         model=model,
+        tokenizer=SimpleNamespace(content_hash=lambda: "tok"),
         weights_sha256=sha,
         corpus_dir=_corpus(tmp_path) if not (tmp_path / "corpus").exists() else tmp_path / "corpus",
     )

@@ -107,6 +107,17 @@ def _corpus_sha256(corpus_dir: Path) -> str:
     return hashlib.sha256((corpus_dir / MANIFEST_FILE).read_bytes()).hexdigest()
 
 
+def _check_same_tokenizer(run: Run, corpus_dir: Path) -> None:
+    """Refuse a corpus encoded with another tokenizer than the run's: its token ids mean other text."""
+    manifest = json.loads((corpus_dir / "manifest.json").read_text(encoding="utf-8"))
+    if manifest.get("tokenizer_sha256") != run.tokenizer.content_hash():
+        raise UserError(
+            f"corpus {corpus_dir} was tokenized with another tokenizer than run {run.path}; "
+            f"build one with its tokenizer: `sparsecircuits corpus build --source stdlib "
+            f"--tokenizer {run.path}/tokenizer.json --out DIR` and pass --corpus DIR."
+        )
+
+
 def cache_file(weights_sha256: str, corpus_sha256: str, settings: StatsSettings) -> Path:
     """Where the statistics of these weights, this corpus and these settings are cached (user cache)."""
     blob = json.dumps(
@@ -158,6 +169,7 @@ def load_or_compute_stats(
             f"run {run.path} does not name an existing corpus, so mean activations cannot be computed; pass --corpus DIR"
         )
     cdir = Path(cdir)
+    _check_same_tokenizer(run, cdir)
     settings = dataclasses.replace(
         settings, seq_len=int(min(settings.seq_len, run.model.config.block_size))
     )

@@ -93,7 +93,9 @@ def score_tasks(name: str, run: Run, tasks: list[str], n: int, out: Path) -> dic
         cached = json.loads(path.read_text())
         same = cached.get("weights_sha256") == run.weights_sha256 and cached.get("n") == n
         if same and set(tasks) <= set(cached["tasks"]):
-            return {t: math.inf if cached["tasks"][t] is None else cached["tasks"][t] for t in tasks}
+            return {
+                t: math.inf if cached["tasks"][t] is None else cached["tasks"][t] for t in tasks
+            }
     losses = {}
     for i, t in enumerate(tasks, 1):
         try:
@@ -118,7 +120,7 @@ def _num(x: float) -> float | None:
 
 
 def circuit_at(
-    run: Run, name: str, task: str, cfg: PruneConfig, out: Path
+    run: Run, name: str, task: str, cfg: PruneConfig, out: Path, corpus: str
 ) -> dict[str, float] | None:
     """The circuit of `task` at `cfg.target_loss` (circuits/NAME/TASK@TARGET.json, reused), or None if out of reach."""
     from sparsecircuits.core.circuit import read_circuit, save_circuit
@@ -131,7 +133,7 @@ def circuit_at(
             raise UserError(f"{path} was pruned from other weights; delete it to prune again.")
     else:
         try:
-            c = prune_task(run, task, cfg, progress=False)
+            c = prune_task(run, task, cfg, progress=False, corpus_dir=corpus)
         except TargetUnreachable:
             return None
         save_circuit(c, path)
@@ -171,7 +173,7 @@ def run_sweep(sweep: Sweep, out: Path) -> dict:
         doable = [t for t in tasks if losses[t] <= target]
         for i, t in enumerate(doable, 1):
             _say(f"{entry.name}: pruning {t} ({i}/{len(doable)})")
-            c = circuit_at(run, entry.name, t, sweep.prune, out)
+            c = circuit_at(run, entry.name, t, sweep.prune, out, sweep.settings.corpus)
             if c is not None:
                 res.circuits[t] = c
         results.append(res)
@@ -246,7 +248,7 @@ def size_vs_loss(
                 c = (
                     r.circuits[task]
                     if t_loss == sweep.prune.target_loss
-                    else circuit_at(runs[name], name, task, cfg, out)
+                    else circuit_at(runs[name], name, task, cfg, out, sweep.settings.corpus)
                 )
                 if c is not None:
                     per_model[name][task] = c
