@@ -1,7 +1,14 @@
-"""The demo pipeline. Every stage writes into `out/` and is skipped when its output exists."""
+"""The demo pipeline. Every stage writes into `out/` and is skipped when its output exists.
+
+With the shipped zoo (a weight-sparse model and a dense one of matched held-out loss) it prunes
+the tasks both models can do in both, so the printed table and the report put the sparse and
+the dense circuit of each task side by side; without it, one tiny-sparse model (bundled or
+trained here) stands alone.
+"""
 
 from __future__ import annotations
 
+import math
 import shutil
 import sys
 import time
@@ -9,14 +16,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from sparsecircuits import fileio
 from sparsecircuits.errors import UserError
 from sparsecircuits.prune.config import PruneConfig
 
-# Shipped with the package: a tiny-sparse run trained longer than the 5-minute preset.
-BUNDLED_RUN = Path(__file__).resolve().parent.parent / "bundled" / "tiny-sparse"
+BUNDLED = Path(__file__).resolve().parent.parent / "bundled"
+# The zoo pair (kind, folder) and the fallback: a tiny-sparse run trained longer than its preset.
+ZOO = (("sparse", BUNDLED / "zoo-sparse"), ("dense", BUNDLED / "zoo-dense"))
+BUNDLED_RUN = BUNDLED / "tiny-sparse"
 PRESET = Path("configs") / "tiny-sparse.toml"
 # Tried first: the two tasks whose circuits the paper draws; then the rest of the suite.
 PREFERRED_TASKS = ("single_double_quote", "bracket_counting")
@@ -34,6 +42,24 @@ class DemoOptions:
     timings: dict[str, float] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class DemoModel:
+    """One model of the demo: its kind, where it comes from, and its run folder under `out/`."""
+
+    kind: str
+    source: Path | None  # a bundled run folder, or None: train the tiny-sparse preset here
+    run: Path
+
+
+@dataclass(frozen=True)
+class TaskScore:
+    """A task's held-out loss and accuracy on every model of the demo."""
+
+    task: str
+    loss: dict[str, float]
+    accuracy: dict[str, float]
+
+
 def _say(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
@@ -45,6 +71,14 @@ def _stage(opts: DemoOptions, name: str) -> Iterator[None]:
     yield
     opts.timings[name] = round(time.perf_counter() - t0, 1)
     _say(f"-- {name}: {opts.timings[name]:.1f} s")
+
+
+def demo_models(out: Path, force_train: bool) -> list[DemoModel]:
+    """The zoo pair when it is shipped, else tiny-sparse (bundled, or trained with --train)."""
+    if not force_train and all((d / "model.safetensors").is_file() for _, d in ZOO):
+        return [DemoModel(kind, d, out / f"run-{kind}") for kind, d in ZOO]
+    source = BUNDLED_RUN if BUNDLED_RUN.is_dir() and not force_train else None
+    return [DemoModel("sparse", source, out / "run")]
 
 
 def build_corpus_stage(out: Path, tokenizer: Path | None) -> Path:
@@ -59,28 +93,28 @@ def build_corpus_stage(out: Path, tokenizer: Path | None) -> Path:
     return corpus
 
 
-def model_stage(out: Path, corpus: Path, force_train: bool) -> Path:
-    """The run folder `out/run`: a copy of the bundled model, or tiny-sparse trained here."""
+def model_stage(model: DemoModel, corpus: Path) -> Path:
+    """The run folder of one model: a copy of the bundled run (pointed at the demo corpus), or trained here."""
     from sparsecircuits.train import checkpoint as ckpt
     from sparsecircuits.train.config import load_config
     from sparsecircuits.train.loop import train
 
-    run = out / "run"
+    run = model.run
     has_state = (run / ckpt.STATE_FILE).is_file()
     if (run / ckpt.WEIGHTS_FILE).is_file():
         config = ckpt.load_run_config(run)
         if not has_state or ckpt.load_train_state(run)["step"] >= config.train.steps:
             _say(f"reusing {run}")
             return run
-    if BUNDLED_RUN.is_dir() and not force_train:
-        config = ckpt.load_run_config(BUNDLED_RUN)
+    if model.source is not None:
+        config = ckpt.load_run_config(model.source)
         config.train.corpus = str(corpus.resolve())
         with fileio.staging_dir(run) as tmp:
             for name in (ckpt.WEIGHTS_FILE, ckpt.TOKENIZER_FILE, "metrics.jsonl"):
-                if (BUNDLED_RUN / name).is_file():
-                    shutil.copy2(BUNDLED_RUN / name, tmp / name)
+                if (model.source / name).is_file():
+                    shutil.copy2(model.source / name, tmp / name)
             fileio.atomic_write_text(tmp / ckpt.CONFIG_FILE, config.to_toml())
-        _say(f"using the bundled tiny-sparse model ({BUNDLED_RUN})")
+        _say(f"using the bundled {model.source.name} model ({model.source})")
         return run
     if not PRESET.is_file():
         raise UserError(
@@ -92,60 +126,63 @@ def model_stage(out: Path, corpus: Path, force_train: bool) -> Path:
     return run
 
 
-def choose_tasks(run_dir: Path, opts: DemoOptions, cfg: PruneConfig) -> list[dict[str, Any]]:
-    """Score the full model on every task as pruning will see it; keep the first `n_tasks` it does.
+def choose_tasks(models: list[DemoModel], opts: DemoOptions, cfg: PruneConfig) -> list[TaskScore]:
+    """Score every model on the tasks as pruning will see them; keep the first `n_tasks` all of them do.
 
-    A task qualifies when the whole model's held-out loss on prompts of pruning's length is
-    under the target: only then can a circuit meet it.
+    A task qualifies when each whole model's held-out loss on prompts of pruning's length is
+    under the target: only then can a circuit meet it in every model.
     """
     from sparsecircuits.core.evaluate import evaluate_task
     from sparsecircuits.tasks import get_task, task_names
     from sparsecircuits.train import load_run
 
-    run = load_run(run_dir)
+    runs = {m.kind: load_run(m.run) for m in models}
     names = opts.tasks or [*PREFERRED_TASKS, *(n for n in task_names() if n not in PREFERRED_TASKS)]
-    rows = []
+    rows: list[TaskScore] = []
     for name in names:
+        loss, acc = {}, {}
         try:
-            res = evaluate_task(
-                run.model,
-                get_task(name),
-                run.tokenizer,
-                n=cfg.n_heldout,
-                split="heldout",
-                seed=cfg.seed,
-                max_len=cfg.max_len,
-            )
+            for kind, run in runs.items():
+                res = evaluate_task(
+                    run.model, get_task(name), run.tokenizer, n=cfg.n_heldout, seed=cfg.seed
+                )
+                loss[kind], acc[kind] = res["loss"], res["accuracy"]
         except UserError as e:  # the tokenizer cannot express this task
             _say(f"  {name}: skipped ({e})")
             continue
-        rows.append({"task": name, **res})
-        _say(f"  {name:28s} loss {res['loss']:.3f}  accuracy {res['accuracy']:.2f}")
-        doable = [r for r in rows if r["loss"] <= cfg.target_loss]
+        rows.append(TaskScore(name, loss, acc))
+        _say(f"  {name:28s} " + "  ".join(f"{k} loss {v:.3f}" for k, v in loss.items()))
+        doable = [r for r in rows if max(r.loss.values()) <= cfg.target_loss]
         if not opts.tasks and len(doable) >= opts.n_tasks:
             break
-    return rows if opts.tasks else [r for r in rows if r["loss"] <= cfg.target_loss]
+    return rows if opts.tasks else [r for r in rows if max(r.loss.values()) <= cfg.target_loss]
 
 
-def prune_stage(run_dir: Path, out: Path, tasks: list[str]) -> list[Path]:
-    """One circuit file per task under `out/circuits`; finished ones are reused."""
+def circuit_path(out: Path, task_name: str, kind: str, n_models: int) -> Path:
+    """`circuits/TASK.json` for a lone model, `circuits/TASK.KIND.json` for the zoo pair."""
+    return out / "circuits" / (f"{task_name}.{kind}.json" if n_models > 1 else f"{task_name}.json")
+
+
+def prune_stage(models: list[DemoModel], out: Path, tasks: list[str]) -> list[Path]:
+    """One circuit file per task and model under `out/circuits`; finished ones are reused."""
     from sparsecircuits.core.circuit import save_circuit
     from sparsecircuits.prune import TargetUnreachable, prune_task
     from sparsecircuits.tasks import get_task
     from sparsecircuits.train import load_run
 
-    run = load_run(run_dir)
     cfg = PruneConfig()
     paths = []
     for name in tasks:
-        path = out / "circuits" / f"{get_task(name).name}.json"
-        if not path.is_file():
-            try:
-                save_circuit(prune_task(run, name, cfg), path)
-            except TargetUnreachable as e:
-                _say(f"  {name}: {e}")
-                continue
-        paths.append(path)
+        for m in models:
+            path = circuit_path(out, get_task(name).name, m.kind, len(models))
+            if not path.is_file():
+                _say(f"  {name} ({m.kind})")
+                try:
+                    save_circuit(prune_task(load_run(m.run), name, cfg), path)
+                except TargetUnreachable as e:
+                    _say(f"  {name}: {e}")
+                    continue
+            paths.append(path)
     return paths
 
 
@@ -163,18 +200,27 @@ def validate_stage(paths: list[Path], checks: str) -> None:
 
 
 def summary_table(paths: list[Path]) -> str:
-    """task | full loss | circuit loss | nodes | edges | verdict, one row per circuit."""
+    """task | model | full loss | circuit loss | nodes | edges | verdict; with the zoo, dense/sparse edge ratios."""
     from sparsecircuits.core.circuit import read_circuit
 
-    head = f"{'task':28s} {'full':>7s} {'circuit':>8s} {'nodes':>6s} {'edges':>6s}  verdict"
+    head = f"{'task':28s} {'model':<11s} {'full':>7s} {'circuit':>8s} {'nodes':>6s} {'edges':>6s}  verdict"
     lines = [head, "-" * len(head)]
+    edges: dict[str, dict[str, int]] = {}
     for path in paths:
         c = read_circuit(path)
+        kind = path.stem.rsplit(".", 1)[1] if path.stem.count(".") else "sparse"
+        edges.setdefault(c.task.name, {})[kind] = c.counts.edges
         verdict = c.validation.verdict if c.validation else "not validated"
         lines.append(
-            f"{c.task.name:28s} {c.losses.full_model:7.3f} "
+            f"{c.task.name:28s} {Path(c.model.run).name:<11s} {c.losses.full_model:7.3f} "
             f"{c.losses.circuit:8.3f} {c.counts.nodes:6d} {c.counts.edges:6d}  {verdict}"
         )
+    pairs = {t: e for t, e in edges.items() if {"sparse", "dense"} <= set(e)}
+    if pairs:
+        ratios = [max(e["dense"], 1) / max(e["sparse"], 1) for e in pairs.values()]
+        geo = math.exp(sum(math.log(r) for r in ratios) / len(ratios))
+        each = ", ".join(f"{t} {r:.1f}x" for t, r in zip(pairs, ratios, strict=True))
+        lines.append(f"dense / sparse circuit edges: {each}; geometric mean {geo:.2f}x")
     return "\n".join(lines)
 
 
@@ -193,22 +239,23 @@ def run_demo(opts: DemoOptions) -> Path:
     if out.exists() and not out.is_dir():
         raise UserError(f"--out {out} is a file; give a folder for the demo's outputs.")
     out.mkdir(parents=True, exist_ok=True)
-    bundled_tok = BUNDLED_RUN / "tokenizer.json"
-    use_bundled = BUNDLED_RUN.is_dir() and not opts.force_train
+    models = demo_models(out, opts.force_train)
+    tok = models[0].source / "tokenizer.json" if models[0].source is not None else None
     with _stage(opts, "corpus"):
-        corpus = build_corpus_stage(out, bundled_tok if use_bundled else None)
+        corpus = build_corpus_stage(out, tok)
     with _stage(opts, "model"):
-        run_dir = model_stage(out, corpus, opts.force_train)
+        for m in models:
+            model_stage(m, corpus)
     with _stage(opts, "choose tasks"):
-        chosen = choose_tasks(run_dir, opts, PruneConfig())[: opts.n_tasks]
+        chosen = choose_tasks(models, opts, PruneConfig())[: opts.n_tasks]
         if not chosen:
             raise UserError(
-                "the model reaches the target on no task; train longer "
+                "the models reach the target on no task; train longer "
                 "(sparsecircuits train ... --set train.steps=...) or pass --task."
             )
-        _say("pruning: " + ", ".join(r["task"] for r in chosen))
+        _say("pruning: " + ", ".join(r.task for r in chosen))
     with _stage(opts, "prune"):
-        paths = prune_stage(run_dir, out, [r["task"] for r in chosen])
+        paths = prune_stage(models, out, [r.task for r in chosen])
     with _stage(opts, "validate"):
         validate_stage(paths, opts.checks)
     with _stage(opts, "report"):

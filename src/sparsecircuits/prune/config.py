@@ -7,18 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sparsecircuits.config import (
-    Rules,
-    at_least,
-    between,
-    check_values,
-    from_table,
-    one_of,
-    parse_sets,
-    positive,
-    read_toml,
-    to_table,
-)
+from sparsecircuits import config as conf
 from sparsecircuits.core import ABLATIONS
 from sparsecircuits.tasks.base import PROMPT_LEN
 
@@ -65,7 +54,7 @@ class PruneConfig:
     jobs: int = 2
 
     def __post_init__(self) -> None:
-        check_values(self, "prune", PRUNE_RULES)
+        conf.check_values(self, "prune", PRUNE_RULES)
 
     def stats_settings(self) -> StatsSettings:
         """The corpus sample the ablation statistics come from."""
@@ -90,44 +79,44 @@ class PruneConfig:
     @classmethod
     def from_dict(cls, d: dict[str, Any], source: str = "prune settings") -> PruneConfig:
         """Build from a dict of fields, converting each by its type and naming any unknown key."""
-        return from_table(cls, d, "prune", source)
+        return conf.from_table(cls, d, "prune", source)
 
     def with_overrides(self, items: list[str]) -> PruneConfig:
         """Apply `--set KEY=VALUE` (or `prune.KEY=VALUE`) overrides, each converted by the field's type."""
-        sets = parse_sets(items, {"prune": PruneConfig}, default="prune")["prune"]
-        return PruneConfig.from_dict({**to_table(self), **sets}, "--set")
+        sets = conf.parse_sets(items, {"prune": PruneConfig}, default="prune")["prune"]
+        return PruneConfig.from_dict({**conf.to_table(self), **sets}, "--set")
 
     @classmethod
     def from_toml(cls, path: str | Path) -> PruneConfig:
         """Read a TOML file holding the fields at top level or in a `[prune]` table."""
-        data = read_toml(path, "prune config")
+        data = conf.read_toml(path, "prune config")
         return cls.from_dict(data.get("prune", data), str(path))
 
 
-PRUNE_RULES: Rules = {
-    "target_loss": positive(),
-    "ablation": one_of(*ABLATIONS),
-    "seed": between(0, 2**63 - 1),
-    "n_train": between(1, 100_000),
-    "n_heldout": between(1, 100_000),
-    "max_len": at_least(2),
-    "steps": between(1, 10**6),
-    "batch_size": at_least(1),
-    "lr": positive(),
-    "weight_decay": at_least(0),
-    "beta1": between(0, 1, closed_hi=False),
-    "beta2": between(0, 1, closed_hi=False),
-    "k_coef": at_least(0),
-    "tau_init_std": at_least(0),
-    "temperature": positive(),
-    "mean_tokens": at_least(1),
-    "mean_seq_len": at_least(2),
-    "mean_seed": between(0, 2**63 - 1),
-    "mean_split": one_of("train", "val"),
-    "bank_size": at_least(1),
-    "eval_batch_size": at_least(1),
-    "calibration_steps": at_least(1),
-    "delta_pairs": at_least(1),
-    "search_trials": between(0, 10_000),
-    "jobs": between(1, 256),
+PRUNE_RULES: conf.Rules = {
+    "target_loss": conf.positive(),
+    "ablation": conf.one_of(*ABLATIONS),
+    "seed": conf.between(0, 2**63 - 1),
+    "n_train": conf.between(1, 100_000),
+    "n_heldout": conf.between(1, 100_000),
+    "max_len": conf.at_least(2),
+    "steps": conf.between(1, 10**6),
+    "batch_size": conf.at_least(1),
+    "lr": conf.positive(),
+    "weight_decay": conf.at_least(0),
+    "beta1": conf.between(0, 1, closed_hi=False),
+    "beta2": conf.between(0, 1, closed_hi=False),
+    "k_coef": conf.at_least(0),
+    "tau_init_std": conf.at_least(0),
+    "temperature": conf.positive(),
+    "mean_tokens": conf.at_least(1),
+    "mean_seq_len": conf.at_least(2),
+    "mean_seed": conf.between(0, 2**63 - 1),
+    "mean_split": conf.one_of("train", "val"),
+    "bank_size": conf.at_least(1),
+    "eval_batch_size": conf.at_least(1),
+    "calibration_steps": conf.at_least(1),
+    "delta_pairs": conf.at_least(1),
+    "search_trials": conf.between(0, 10_000),
+    "jobs": conf.between(1, 256),
 }

@@ -141,11 +141,34 @@ def analyse_circuit(
     return circuit_view(path, circuit, node_info=info, examples=examples, notes=notes)
 
 
+def same_task_notes(circuits: list[Circuit]) -> list[str]:
+    """Per circuit, a line comparing it with the circuits of the same task from other models (or "")."""
+    notes = []
+    for c in circuits:
+        others = [o for o in circuits if o.task.name == c.task.name and o.model.run != c.model.run]
+        notes.append(
+            "Same task in other models: "
+            + "; ".join(
+                f"{Path(o.model.run).name}: {o.counts.nodes} nodes, {o.counts.edges} edges "
+                f"({o.counts.edges / max(c.counts.edges, 1):.1f}x this circuit's edges)"
+                for o in others
+            )
+            + f". This one ({Path(c.model.run).name}): {c.counts.nodes} nodes, {c.counts.edges} edges."
+            if others
+            else ""
+        )
+    return notes
+
+
 def build_report(source: str | Path, opts: ReportOptions | None = None) -> str:
     """The HTML report for a circuit file or a folder of circuit files."""
     opts = opts or ReportOptions()
     runs: dict[Path, Run] = {}
-    views = [analyse_circuit(p, c, opts, runs) for p, c in find_circuits(source)]
+    found = find_circuits(source)
+    views = [analyse_circuit(p, c, opts, runs) for p, c in found]
+    for view, note in zip(views, same_task_notes([c for _, c in found]), strict=True):
+        if note:
+            view["notes"].append(note)
     return render_html(build_payload(views, title=opts.title), title=opts.title)
 
 

@@ -5,15 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sparsecircuits.config import (
-    Rules,
-    at_least,
-    between,
-    check_values,
-    from_table,
-    one_of,
-    read_toml,
-)
+from sparsecircuits import config as conf
 from sparsecircuits.errors import UserError
 from sparsecircuits.prune.config import PruneConfig
 
@@ -44,8 +36,11 @@ class SweepSettings:
     )  # extra targets for size_vs_loss
 
 
-SWEEP_RULES: Rules = {"eval_pairs": between(1, 100_000), "target_loss": at_least(1e-6)}
-ENTRY_RULES: Rules = {"kind": one_of(*KINDS)}
+SWEEP_RULES: conf.Rules = {
+    "eval_pairs": conf.between(1, 100_000),
+    "target_loss": conf.at_least(1e-6),
+}
+ENTRY_RULES: conf.Rules = {"kind": conf.one_of(*KINDS)}
 
 
 @dataclass
@@ -61,14 +56,14 @@ class Sweep:
 def load_sweep(path: str | Path) -> Sweep:
     """Read and check a sweep file; UserError naming the first problem."""
     path = Path(path)
-    data = read_toml(path, "sweep file")
+    data = conf.read_toml(path, "sweep file")
     unknown = sorted(set(data) - {"sweep", "prune", "models"})
     if unknown:
         raise UserError(
             f"unknown table [{unknown[0]}] in {path}; use [sweep], [prune] and [[models]]."
         )
-    settings = from_table(SweepSettings, data.get("sweep", {}), "sweep", str(path))
-    check_values(settings, "sweep", SWEEP_RULES)
+    settings = conf.from_table(SweepSettings, data.get("sweep", {}), "sweep", str(path))
+    conf.check_values(settings, "sweep", SWEEP_RULES)
     prune = PruneConfig.from_dict(
         {"target_loss": settings.target_loss, **data.get("prune", {})}, str(path)
     )
@@ -77,8 +72,8 @@ def load_sweep(path: str | Path) -> Sweep:
         raise UserError(f"{path} lists no [[models]]; add at least one sparse and one dense model.")
     models = []
     for i, m in enumerate(raw):
-        entry = from_table(ModelEntry, m, f"models[{i}]", str(path))
-        check_values(entry, f"models[{i}]", ENTRY_RULES)
+        entry = conf.from_table(ModelEntry, m, f"models[{i}]", str(path))
+        conf.check_values(entry, f"models[{i}]", ENTRY_RULES)
         if not entry.config and not entry.run:
             raise UserError(
                 f"models[{i}] ({entry.name}) in {path} needs a config preset or a run folder."

@@ -18,8 +18,6 @@ def _pyplot():
 
 def plot_frontier(frontier: dict, path: Path) -> None:
     """Held-out pretraining loss (x) vs geometric-mean circuit edges (y, log), one series per kind."""
-    from sparsecircuits.fileio import atomic_path
-
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6, 4.2))
     for kind in ("sparse", "dense"):
@@ -51,18 +49,11 @@ def plot_frontier(frontier: dict, path: Path) -> None:
     if ratio:
         title += f"; dense / sparse edges at matched loss: {ratio:.1f}x"
     ax.set_title(title, fontsize=9)
-    ax.legend()
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=120)
-    plt.close(fig)
+    _save(plt, fig, ax, path)
 
 
 def plot_size_vs_loss(frontier: dict, path: Path) -> None:
     """Circuit edges (log) vs target task loss for the best sparse model and its matched dense one."""
-    from sparsecircuits.fileio import atomic_path
-
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6, 4.2))
     kinds = {p["name"]: p["kind"] for p in frontier["points"]}
@@ -79,6 +70,13 @@ def plot_size_vs_loss(frontier: dict, path: Path) -> None:
     ax.set_yscale("log")
     ax.set_xlabel("target task loss (held-out)")
     ax.set_ylabel("circuit edges (geometric mean over shared tasks)")
+    _save(plt, fig, ax, path)
+
+
+def _save(plt, fig, ax, path: Path) -> None:
+    """Legend, grid, layout, then the PNG written atomically."""
+    from sparsecircuits.fileio import atomic_path
+
     ax.legend()
     ax.grid(alpha=0.3)
     fig.tight_layout()

@@ -7,19 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sparsecircuits.config import (
-    Rules,
-    at_least,
-    betas,
-    between,
-    check_values,
-    from_table,
-    one_of,
-    parse_sets,
-    positive,
-    read_toml,
-    to_table,
-)
+from sparsecircuits import config as conf
 from sparsecircuits.errors import UserError
 from sparsecircuits.model import ModelConfig
 
@@ -56,7 +44,7 @@ class TrainConfig:
 
     def validate(self, block_size: int | None = None) -> None:
         """Raise UserError if a value is out of range (the rules are `TRAIN_RULES`)."""
-        check_values(self, "train", TRAIN_RULES)
+        conf.check_values(self, "train", TRAIN_RULES)
         if block_size is not None and self.seq_len > block_size:
             raise UserError(
                 f"train.seq_len ({self.seq_len}) exceeds model.block_size ({block_size}); "
@@ -64,25 +52,25 @@ class TrainConfig:
             )
 
 
-TRAIN_RULES: Rules = {
-    "steps": at_least(1),
-    "batch_size": at_least(1),
-    "seq_len": at_least(1),
-    "lr": positive(),
-    "warmup_frac": between(0, 1, closed_hi=False),
-    "betas": betas(),
-    "weight_decay": at_least(0),
-    "eps": positive(),
-    "grad_rms_clip": positive(),
+TRAIN_RULES: conf.Rules = {
+    "steps": conf.at_least(1),
+    "batch_size": conf.at_least(1),
+    "seq_len": conf.at_least(1),
+    "lr": conf.positive(),
+    "warmup_frac": conf.between(0, 1, closed_hi=False),
+    "betas": conf.betas(),
+    "weight_decay": conf.at_least(0),
+    "eps": conf.positive(),
+    "grad_rms_clip": conf.positive(),
     "target_fraction": (lambda v: 0 < v <= 1, "in (0, 1]"),
-    "anneal_frac": between(0, 1),
-    "min_row_nonzeros": at_least(0),
-    "eval_every": at_least(1),
-    "eval_batches": at_least(1),
-    "checkpoint_every": at_least(1),
-    "log_every": at_least(1),
-    "seed": between(0, 2**63 - 1),
-    "device": one_of("auto", "cpu", "cuda"),
+    "anneal_frac": conf.between(0, 1),
+    "min_row_nonzeros": conf.at_least(0),
+    "eval_every": conf.at_least(1),
+    "eval_batches": conf.at_least(1),
+    "checkpoint_every": conf.at_least(1),
+    "log_every": conf.at_least(1),
+    "seed": conf.between(0, 2**63 - 1),
+    "device": conf.one_of("auto", "cpu", "cuda"),
 }
 
 
@@ -95,7 +83,7 @@ class RunConfig:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict with `model` and `train` tables (None values left out; TOML has no null)."""
-        return {"model": self.model.to_dict(), "train": to_table(self.train)}
+        return {"model": self.model.to_dict(), "train": conf.to_table(self.train)}
 
     def to_toml(self) -> str:
         """The config as TOML text."""
@@ -111,14 +99,14 @@ class RunConfig:
                 raise UserError(
                     f"unknown table [{key}] in {source}; only [model] and [train] are allowed."
                 )
-        model = from_table(ModelConfig, data.get("model", {}), "model", source)
-        train = from_table(TrainConfig, data.get("train", {}), "train", source)
+        model = conf.from_table(ModelConfig, data.get("model", {}), "model", source)
+        train = conf.from_table(TrainConfig, data.get("train", {}), "train", source)
         return cls(model=model, train=train)
 
 
 def apply_overrides(config: RunConfig, overrides: list[str]) -> RunConfig:
     """Apply `table.key=value` strings (typed by the dataclass field) and return a new config."""
-    sets = parse_sets(overrides, {"model": ModelConfig, "train": TrainConfig})
+    sets = conf.parse_sets(overrides, {"model": ModelConfig, "train": TrainConfig})
     data = config.to_dict()
     for table, values in sets.items():
         data[table].update(values)
@@ -155,7 +143,7 @@ def resume_config(saved: RunConfig, requested: RunConfig, saved_path: Path) -> R
 
 def load_config(path: str | Path, overrides: list[str] | None = None) -> RunConfig:
     """Load a TOML config with `[model]` and `[train]` tables and apply `--set` overrides."""
-    config = RunConfig.from_dict(read_toml(path), str(path))
+    config = RunConfig.from_dict(conf.read_toml(path), str(path))
     if overrides:
         config = apply_overrides(config, overrides)
     return config
