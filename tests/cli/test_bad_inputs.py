@@ -306,6 +306,10 @@ CASES: dict[str, list[str]] = {
     "report: no circuits in folder": ["report", "{T}/emptydir", "--out", "{T}/r.html"],
     "serve: folder missing": ["serve", "{T}/nope"],
     "serve: port 70000": ["serve", "{T}/emptydir", "--port", "70000"],
+    # sweep
+    "sweep: file missing": ["sweep", "{T}/nope.toml", "--out", "{T}/s"],
+    "sweep: not TOML": ["sweep", "{T}/bad.toml", "--out", "{T}/s"],
+    "sweep: out is a file": ["sweep", "configs/sweep-zoo.toml", "--out", "{T}/a_file"],
     # demo
     "demo: unknown task": ["demo", "--task", "bogus", "--out", "{T}/d"],
     "demo: broken task file": ["demo", "--task", "{T}/empty.jsonl", "--out", "{T}/d"],
