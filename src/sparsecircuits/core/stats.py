@@ -107,7 +107,7 @@ def _corpus_sha256(corpus_dir: Path) -> str:
     return hashlib.sha256((corpus_dir / MANIFEST_FILE).read_bytes()).hexdigest()
 
 
-def _check_same_tokenizer(run: Run, corpus_dir: Path) -> None:
+def check_same_tokenizer(run: Run, corpus_dir: Path) -> None:
     """Refuse a corpus encoded with another tokenizer than the run's: its token ids mean other text."""
     manifest = json.loads((corpus_dir / "manifest.json").read_text(encoding="utf-8"))
     if manifest.get("tokenizer_sha256") != run.tokenizer.content_hash():
@@ -169,7 +169,7 @@ def load_or_compute_stats(
             f"run {run.path} does not name an existing corpus, so mean activations cannot be computed; pass --corpus DIR"
         )
     cdir = Path(cdir)
-    _check_same_tokenizer(run, cdir)
+    check_same_tokenizer(run, cdir)
     settings = dataclasses.replace(
         settings, seq_len=int(min(settings.seq_len, run.model.config.block_size))
     )

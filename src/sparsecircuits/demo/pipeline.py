@@ -23,7 +23,7 @@ from sparsecircuits.prune.config import PruneConfig
 
 BUNDLED = Path(__file__).resolve().parent.parent / "bundled"
 # The zoo pair (kind, folder) and the fallback: a tiny-sparse run trained longer than its preset.
-ZOO = (("sparse", BUNDLED / "zoo-sparse"), ("dense", BUNDLED / "zoo-dense"))
+ZOO = (("sparse", BUNDLED / "zoo-sparse"), ("dense", BUNDLED / "zoo-dense-d64"))
 BUNDLED_RUN = BUNDLED / "tiny-sparse"
 PRESET = Path("configs") / "tiny-sparse.toml"
 # Tried first: the two tasks whose circuits the paper draws; then the rest of the suite.

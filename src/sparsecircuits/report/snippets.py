@@ -152,6 +152,9 @@ def corpus_snippets(
             f"the corpus of run {run.path} was not found, so node snippets cannot be computed; "
             "restore the corpus folder named in its config.toml (or pass --no-snippets)"
         )
+    from sparsecircuits.core.stats import check_same_tokenizer
+
+    check_same_tokenizer(run, run.corpus_dir)  # another tokenizer's ids would be other text
     data = TokenData(run.corpus_dir, cfg.split)
     if data.n_tokens < 2:
         raise UserError(
