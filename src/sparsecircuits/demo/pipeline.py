@@ -23,7 +23,7 @@ from sparsecircuits.prune.config import PruneConfig
 
 BUNDLED = Path(__file__).resolve().parent.parent / "bundled"
 # The zoo pair (kind, folder) and the fallback: a tiny-sparse run trained longer than its preset.
-ZOO = (("sparse", BUNDLED / "zoo-sparse"), ("dense", BUNDLED / "zoo-dense-d64"))
+ZOO = (("sparse", BUNDLED / "zoo-sparse"), ("dense", BUNDLED / "zoo-dense-d32"))
 BUNDLED_RUN = BUNDLED / "tiny-sparse"
 PRESET = Path("configs") / "tiny-sparse.toml"
 # Tried first: the two tasks whose circuits the paper draws; then the rest of the suite.
@@ -173,9 +173,9 @@ def prune_stage(models: list[DemoModel], out: Path, tasks: list[str]) -> list[Pa
     paths = []
     for name in tasks:
         for m in models:
-            # Per-node deltas cost one forward per kept node; the dense baseline's circuits keep
-            # about a thousand (measured: 1023 nodes for indent_for), so the demo skips them there.
-            cfg = PruneConfig(node_deltas=m.kind == "sparse")
+            # Per-node deltas cost one forward per kept node; the zoo's circuits keep 500 to 3400
+            # (measured: while_return_true, 3420 nodes in zoo-sparse), so the demo skips them.
+            cfg = PruneConfig(node_deltas=len(models) == 1)
             path = circuit_path(out, get_task(name).name, m.kind, len(models))
             if not path.is_file():
                 _say(f"  {name} ({m.kind})")
