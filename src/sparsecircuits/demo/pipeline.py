@@ -163,6 +163,19 @@ def circuit_path(out: Path, task_name: str, kind: str, n_models: int) -> Path:
     return out / "circuits" / (f"{task_name}.{kind}.json" if n_models > 1 else f"{task_name}.json")
 
 
+def prune_config(n_models: int) -> PruneConfig:
+    """Pruning settings: the CPU defaults for tiny-sparse; longer, harder mask training for the zoo.
+
+    The zoo's sparse model has 11,264 nodes: 100 mask steps barely prune it (while_return_true
+    kept 3420 nodes, 58,696 edges), 400 steps with k_coef 1e-3 keep 118 / 262 (measured by
+    `configs/sweep-zoo.toml` and `configs/sweep-zoo-long.toml`). Per-node deltas (one forward per
+    kept node) are left out for the zoo to stay within minutes.
+    """
+    if n_models == 1:
+        return PruneConfig()
+    return PruneConfig(steps=400, k_coef=1e-3, node_deltas=False)
+
+
 def prune_stage(models: list[DemoModel], out: Path, tasks: list[str]) -> list[Path]:
     """One circuit file per task and model under `out/circuits`; finished ones are reused."""
     from sparsecircuits.core.circuit import save_circuit
@@ -173,9 +186,7 @@ def prune_stage(models: list[DemoModel], out: Path, tasks: list[str]) -> list[Pa
     paths = []
     for name in tasks:
         for m in models:
-            # Per-node deltas cost one forward per kept node; the zoo's circuits keep 500 to 3400
-            # (measured: while_return_true, 3420 nodes in zoo-sparse), so the demo skips them.
-            cfg = PruneConfig(node_deltas=len(models) == 1)
+            cfg = prune_config(len(models))
             path = circuit_path(out, get_task(name).name, m.kind, len(models))
             if not path.is_file():
                 _say(f"  {name} ({m.kind})")
