@@ -86,9 +86,11 @@ class CheckContext:
     def stats(self) -> ActivationStats:
         """Mean and resample statistics of the real model, shared with pruning through the cache."""
         if self._stats is None:
-            from sparsecircuits.prune.pipeline import load_stats
+            from sparsecircuits.core.stats import load_or_compute_stats
 
-            self._stats = load_stats(self.run, self.prune.replace(ablation="mean"), self.corpus_dir)
+            self._stats = load_or_compute_stats(
+                self.run, self.prune.stats_settings(), self.corpus_dir
+            )
         assert self._stats is not None
         return self._stats
 
