@@ -101,11 +101,11 @@ def model_stage(model: DemoModel, corpus: Path) -> Path:
 
     run = model.run
     has_state = (run / ckpt.STATE_FILE).is_file()
-    if (run / ckpt.WEIGHTS_FILE).is_file():
-        config = ckpt.load_run_config(run)
-        if not has_state or ckpt.load_train_state(run)["step"] >= config.train.steps:
-            _say(f"reusing {run}")
-            return run
+    if (run / ckpt.WEIGHTS_FILE).is_file() and ckpt.is_finished(
+        run, ckpt.load_run_config(run).train.steps
+    ):
+        _say(f"reusing {run}")
+        return run
     if model.source is not None:
         config = ckpt.load_run_config(model.source)
         config.train.corpus = str(corpus.resolve())

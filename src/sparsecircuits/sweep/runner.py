@@ -71,9 +71,7 @@ def ensure_run(entry: ModelEntry, sweep: Sweep, out: Path) -> Path:
         return run_dir
     config = load_config(entry.config, [*entry.set, f"train.corpus={sweep.settings.corpus}"])
     state = run_dir / ckpt.STATE_FILE
-    if (run_dir / ckpt.WEIGHTS_FILE).is_file() and (
-        not state.is_file() or ckpt.load_train_state(run_dir)["step"] >= config.train.steps
-    ):
+    if ckpt.is_finished(run_dir, config.train.steps):
         _say(f"{entry.name}: reusing the trained run {run_dir}")
         return run_dir
     if state.is_file():

@@ -34,6 +34,14 @@ def holds_run(run_dir: str | Path) -> bool:
     return any((run_dir / name).exists() for name in RUN_FILES)
 
 
+def is_finished(run_dir: str | Path, steps: int) -> bool:
+    """True if `run_dir` holds weights and no training state short of `steps` (a shipped run has none)."""
+    run_dir = Path(run_dir)
+    if not (run_dir / WEIGHTS_FILE).is_file():
+        return False
+    return not (run_dir / STATE_FILE).is_file() or load_train_state(run_dir)["step"] >= steps
+
+
 def state_dict_cpu(model: nn.Module) -> dict[str, torch.Tensor]:
     """The model's parameters and buffers as contiguous CPU tensors (safetensors-ready)."""
     return {k: v.detach().to("cpu").contiguous().clone() for k, v in model.state_dict().items()}
