@@ -41,14 +41,14 @@ def task_analysis(
     The prompts are the circuit's own: held-out pairs at the prompt length it was pruned at.
     """
     from sparsecircuits.core.data import prompt_length
+    from sparsecircuits.core.run import circuit_task
     from sparsecircuits.report.activations import (
         last_position_activations,
         node_activations,
         pad_prompts,
     )
-    from sparsecircuits.validate.runner import task_of
 
-    task = task_of(circuit, path)
+    task = circuit_task(circuit, path)
     n = max(opts.n_class_pairs, opts.n_examples)
     max_len = circuit.hyperparameters.get("max_len")
     length = prompt_length(run.model, max_len if isinstance(max_len, int) else None)
@@ -104,17 +104,14 @@ def analyse_circuit(
             notes=["Made with --no-model: activations and snippets were not computed."],
         )
     from sparsecircuits.core.nodes import keep_from_ids, site_widths
-    from sparsecircuits.core.run import load_circuit_run, resolve_run_dir
+    from sparsecircuits.core.run import check_weights, resolve_run_dir
+    from sparsecircuits.train import load_run
 
     run_dir = resolve_run_dir(circuit.model.run, path, opts.run).resolve()
-    if run_dir not in runs:
-        runs[run_dir] = load_circuit_run(circuit, path, run_dir, device=opts.device)
+    if run_dir not in runs:  # several circuits of one run load it once
+        runs[run_dir] = load_run(run_dir, device=opts.device)
     run = runs[run_dir]
-    if circuit.model.weights_sha256 and circuit.model.weights_sha256 != run.weights_sha256:
-        raise UserError(
-            f"{path} was pruned from weights {circuit.model.weights_sha256[:12]}, but {run_dir} holds "
-            f"{run.weights_sha256[:12]}; pass --run with the run the circuit came from"
-        )
+    check_weights(circuit, path, run)
     node_ids = circuit.node_ids
     keep_from_ids(site_widths(run.model), node_ids, str(path))  # every node exists in this model
     notes: list[str] = []

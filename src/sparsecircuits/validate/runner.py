@@ -9,18 +9,14 @@ import json
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from sparsecircuits.core.circuit import Circuit, Validation, read_circuit, save_circuit
-from sparsecircuits.core.run import load_circuit_run
+from sparsecircuits.core.run import circuit_task, load_circuit_run
 from sparsecircuits.errors import UserError
 from sparsecircuits.prune.config import PruneConfig
 from sparsecircuits.validate import verdicts
 from sparsecircuits.validate.checks import REGISTRY, CheckContext
 from sparsecircuits.validate.config import ValidationConfig
-
-if TYPE_CHECKING:
-    from sparsecircuits.tasks.base import TaskLike
 
 Log = Callable[[str], None]
 
@@ -35,21 +31,6 @@ def prune_config_of(circuit: Circuit) -> PruneConfig:
     hp = {k: v for k, v in circuit.hyperparameters.items() if k in known}
     hp.update(target_loss=circuit.target_loss, ablation=circuit.ablation, seed=circuit.seed)
     return PruneConfig.from_dict(hp)
-
-
-def task_of(circuit: Circuit, path: Path) -> TaskLike:
-    """The circuit's task: its task file when it came from one (refused if the file changed), else the built-in."""
-    from sparsecircuits.tasks.files import FileTask
-    from sparsecircuits.tasks.registry import get_task
-
-    source = circuit.task.source
-    task = get_task(source or circuit.task.name)
-    want = circuit.task.source_sha256
-    if isinstance(task, FileTask) and want and task.source.sha256 != want:
-        raise UserError(
-            f"task file {source} changed since {path} was pruned from it; restore the file or prune again."
-        )
-    return task
 
 
 def settings_key(circuit: Circuit, seed: int, cfg: ValidationConfig) -> str:
@@ -105,7 +86,7 @@ def validate_circuit(
         circuit=circuit,
         path=path,
         run=load_circuit_run(circuit, path, run_dir),
-        task=task_of(circuit, path),
+        task=circuit_task(circuit, path),
         prune=prune_config_of(circuit),
         cfg=cfg,
         seed=seed,
