@@ -21,6 +21,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from sparsecircuits.corpus.manifest import MANIFEST_FILE, load_manifest
 from sparsecircuits.errors import UserError
 from sparsecircuits.fileio import atomic_path, user_cache_dir
 
@@ -102,15 +103,12 @@ class StatsSettings:
 
 
 def _corpus_sha256(corpus_dir: Path) -> str:
-    from sparsecircuits.corpus.manifest import MANIFEST_FILE
-
     return hashlib.sha256((corpus_dir / MANIFEST_FILE).read_bytes()).hexdigest()
 
 
 def check_same_tokenizer(run: Run, corpus_dir: Path) -> None:
     """Refuse a corpus encoded with another tokenizer than the run's: its token ids mean other text."""
-    manifest = json.loads((corpus_dir / "manifest.json").read_text(encoding="utf-8"))
-    if manifest.get("tokenizer_sha256") != run.tokenizer.content_hash():
+    if load_manifest(corpus_dir).get("tokenizer_sha256") != run.tokenizer.content_hash():
         raise UserError(
             f"corpus {corpus_dir} was tokenized with another tokenizer than run {run.path}; "
             f"build one with its tokenizer: `sparsecircuits corpus build --source stdlib "
@@ -164,7 +162,7 @@ def load_or_compute_stats(
     from safetensors.torch import save_file
 
     cdir = Path(corpus_dir) if corpus_dir is not None else run.corpus_dir
-    if cdir is None or not (Path(cdir) / "manifest.json").is_file():
+    if cdir is None or not (Path(cdir) / MANIFEST_FILE).is_file():
         raise UserError(
             f"run {run.path} does not name an existing corpus, so mean activations cannot be computed; pass --corpus DIR"
         )

@@ -7,7 +7,7 @@ run and are printed (the expensive controls last), and `--checks` accepts every 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -20,7 +20,7 @@ from sparsecircuits.core.data import TaskData, task_data
 from sparsecircuits.core.evaluate import evaluate
 from sparsecircuits.core.nodes import Keep, complement, count, keep_from_ids, random_like
 from sparsecircuits.core.nodes import stochastic_draws as draw_subsets
-from sparsecircuits.core.stats import ActivationStats
+from sparsecircuits.core.stats import ActivationStats, load_or_compute_stats
 from sparsecircuits.prune.config import PruneConfig
 from sparsecircuits.validate import verdicts
 from sparsecircuits.validate.config import ValidationConfig
@@ -45,7 +45,6 @@ class CheckContext:
     seed: int
     corpus_dir: Path | None = None
     progress: bool = True
-    _stats: ActivationStats | None = field(default=None, repr=False)
 
     @property
     def model(self) -> SparseGPT:
@@ -82,17 +81,10 @@ class CheckContext:
 
         return keep_from_ids(site_widths(self.model), self.circuit.node_ids, str(self.path))
 
-    @property
+    @cached_property
     def stats(self) -> ActivationStats:
         """Mean and resample statistics of the real model, shared with pruning through the cache."""
-        if self._stats is None:
-            from sparsecircuits.core.stats import load_or_compute_stats
-
-            self._stats = load_or_compute_stats(
-                self.run, self.prune.stats_settings(), self.corpus_dir
-            )
-        assert self._stats is not None
-        return self._stats
+        return load_or_compute_stats(self.run, self.prune.stats_settings(), self.corpus_dir)
 
     def loss(self, keep: Keep | None, ablation: str, seed: int | None = None) -> float:
         """Held-out task loss with the nodes outside `keep` ablated by `ablation`."""
