@@ -81,8 +81,8 @@ def _config(args: argparse.Namespace) -> PruneConfig:
     return cfg.replace(**changes)
 
 
-def _tasks(args: argparse.Namespace) -> list[TaskLike]:
-    """The tasks to prune, each checked (a name exists, a task file parses) before any work."""
+def _tasks(args: argparse.Namespace) -> list[tuple[str, TaskLike]]:
+    """(the name or path as given, the task) per task to prune, each checked before any work."""
     from sparsecircuits.errors import UserError
     from sparsecircuits.tasks import get_task, task_names
 
@@ -91,7 +91,7 @@ def _tasks(args: argparse.Namespace) -> list[TaskLike]:
         raise UserError(
             "no task given; pass --task NAME or --task FILE.jsonl (repeatable) or --all"
         )
-    return [get_task(n) for n in names]
+    return [(n, get_task(n)) for n in names]
 
 
 def _reusable(path: Path, cfg: PruneConfig, sha: str) -> Circuit:
@@ -118,7 +118,6 @@ def run_cli(args: argparse.Namespace) -> int:
     from sparsecircuits.errors import UserError
     from sparsecircuits.prune.pipeline import TargetUnreachable, load_stats, prune_task
     from sparsecircuits.prune.search import search_task
-    from sparsecircuits.tasks.files import FileTask
     from sparsecircuits.train import load_run
 
     cfg = _config(args)
@@ -129,9 +128,8 @@ def run_cli(args: argparse.Namespace) -> int:
     run = load_run(args.run)
     rows: list[tuple[str, Circuit | None, float]] = []
     stats = None
-    for task in tasks:
+    for spec, task in tasks:
         name = task.name
-        spec = str(task.source.path) if isinstance(task, FileTask) else name
         path = out / f"{name}.json"
         if path.exists() and not args.force:
             rows.append((name, _reusable(path, cfg, run.weights_sha256), 0.0))
