@@ -15,7 +15,7 @@ from sparsecircuits import __version__
 from sparsecircuits.errors import UserError
 
 # In pipeline order; a stage without a cli module yet is skipped.
-STAGES = ["corpus", "train", "tasks", "prune", "validate", "report", "sweep", "demo"]
+STAGES = ["corpus", "train", "tasks", "prune", "validate", "report", "sweep", "demo", "interop"]
 
 
 class Parser(argparse.ArgumentParser):

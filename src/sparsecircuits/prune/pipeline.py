@@ -112,12 +112,9 @@ def find_circuit(
         # a fresh, equally seeded ablator per evaluation: every k sees the same resample draws
         return Ablator.of(cfg.ablation, stats, cfg.seed)
 
-    def score(batch: TaskBatch, keep: Keep | None) -> tuple[float, float, torch.Tensor]:
-        res = evaluate(model, batch, keep, ablator(), chunk=cfg.eval_batch_size)
-        return res.loss, res.accuracy, res.logits
-
     heldout = data.batch("heldout")
-    full_loss, full_acc, _ = score(heldout, None)
+    full = evaluate(model, heldout, None, ablator(), chunk=cfg.eval_batch_size)
+    full_loss = full.loss
     if not full_loss <= cfg.target_loss:
         raise TargetUnreachable(
             f"the full model's held-out loss on {data.task.name} is {full_loss:.4f}, above the target "
@@ -128,8 +125,47 @@ def find_circuit(
     tau, log, seen = size.tau, size.train_log, size.seen
     k = size.k if size.k is not None else tau.numel()  # unreachable: all nodes = the full model
     keep = size.keep_top(k)
-    c_loss, c_acc, logits = score(heldout, keep)
+    measured = measure_circuit(
+        model, data, keep, cfg, stats, tau, (full.loss, full.accuracy), progress
+    )
+    curve = [CurvePoint(kk, seen[kk]) for kk in sorted(seen)]
+    return SearchResult(keep, tau, measured.losses, measured.nodes, measured.edges, curve, log)
 
+
+@dataclasses.dataclass
+class Measured:
+    """A node set's numbers for the circuit file: losses, per-node records, edges."""
+
+    losses: Losses
+    nodes: list[NodeRecord]
+    edges: list[EdgeRecord]
+
+
+def measure_circuit(
+    model: SparseGPT,
+    data: TaskData,
+    keep: Keep,
+    cfg: PruneConfig,
+    stats: ActivationStats | None,
+    tau: torch.Tensor | None = None,
+    full: tuple[float, float] | None = None,
+    progress: bool = True,
+) -> Measured:
+    """Held-out losses of the full model and of `keep` (calibrated if `cfg.calibrate`), each kept
+    node's ablation delta (if `cfg.node_deltas`) and mask logit (from the flat `tau`, if given),
+    and the edges among the kept nodes. Used for pruned and for imported circuits alike."""
+    widths = site_widths(model)
+
+    def score(batch: TaskBatch, k: Keep | None) -> tuple[float, float, torch.Tensor]:
+        # a fresh, equally seeded ablator per evaluation: every node set sees the same draws
+        res = evaluate(
+            model, batch, k, Ablator.of(cfg.ablation, stats, cfg.seed), chunk=cfg.eval_batch_size
+        )
+        return res.loss, res.accuracy, res.logits
+
+    heldout = data.batch("heldout")
+    full_loss, full_acc = full if full is not None else score(heldout, None)[:2]
+    c_loss, c_acc, logits = score(heldout, keep)
     calib = None
     c_loss_cal = None
     if cfg.calibrate:
@@ -158,7 +194,8 @@ def find_circuit(
             k2 = {s: m.clone() for s, m in keep.items()}
             k2[nid.site_name][nid.index] = False
             delta = score(delta_batch, k2)[0] - delta_base
-        nodes.append(NodeRecord(str(nid), nid.layer, nid.site, nid.index, float(tau[j]), delta))
+        t = float(tau[j]) if tau is not None else None
+        nodes.append(NodeRecord(str(nid), nid.layer, nid.site, nid.index, t, delta))
     losses = Losses(
         full_model=full_loss,
         full_model_accuracy=full_acc,
@@ -167,9 +204,8 @@ def find_circuit(
         circuit_calibrated=c_loss_cal,
         calibration=calib,
     )
-    curve = [CurvePoint(kk, seen[kk]) for kk in sorted(seen)]
     edges = [EdgeRecord(s, d, float(w)) for s, d, w in count_edges(model, keep)]
-    return SearchResult(keep, tau, losses, nodes, edges, curve, log)
+    return Measured(losses, nodes, edges)
 
 
 def load_stats(

@@ -1,0 +1,1 @@
+"""Other tools' formats: the paper authors' released models and circuits (import, export)."""
