@@ -153,10 +153,10 @@ def main() -> None:
             "split": cfg.mean_split,
             "rows": mean_stability(run, sizes, cfg.mean_seq_len, cfg.mean_split),
         }
-    from sparsecircuits.core.stats import _corpus_sha256
+    from sparsecircuits.core.stats import corpus_sha256
 
     assert run.corpus_dir is not None, "the benchmark needs the run's corpus"
-    cache = cache_file(run.weights_sha256, _corpus_sha256(run.corpus_dir), cfg.stats_settings())
+    cache = cache_file(run.weights_sha256, corpus_sha256(run.corpus_dir), cfg.stats_settings())
     cache.unlink(missing_ok=True)  # time a cold cache once
     t0 = time.perf_counter()
     stats = load_stats(run, cfg)

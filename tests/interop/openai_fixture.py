@@ -195,3 +195,66 @@ def reference_logits(beeg: dict, sd: dict[str, torch.Tensor], idx: torch.Tensor)
     if c["enable_bigram_table"]:
         logits = logits + sd["bigram_table"][idx]
     return logits
+
+
+SITES = (
+    "attn.act_in",
+    "attn.q",
+    "attn.k",
+    "attn.v",
+    "attn.resid_delta",
+    "mlp.act_in",
+    "mlp.post_act",
+    "mlp.resid_delta",
+)
+
+
+def write_viz(
+    path: Path,
+    beeg: dict,
+    kept: dict[str, list[int]],
+    final_resid: list[int],
+    optional: bool = True,
+) -> Path:
+    """A `viz_data.pt` laid out as openai_circuit_format.md describes (every site listed, empty
+    ones included; `kept` maps "{i}.{site}" to ascending node indices)."""
+    c = resolved(beeg)
+    d_in = c["d_model"] + (c["d_pos_emb"] or 0)
+    width = c["n_head"] * c["d_head"]
+    sites = [f"{i}.{s}" for i in range(c["n_layer"]) for s in SITES] + ["final_resid"]
+    circuit_data = {
+        s: torch.tensor(
+            sorted(kept.get(s, final_resid if s == "final_resid" else [])), dtype=torch.int64
+        )
+        for s in sites
+    }
+    data: dict = {"circuit_data": circuit_data}
+    if optional:
+        per_layer = 2 * d_in + 3 * width + c["d_mlp"] + 2 * c["d_model"]
+        data |= {
+            "num_total_nodes": c["n_layer"] * per_layer + c["d_model"],
+            "all_loss": [(0, 0.9), (len(sites), 0.42)],
+            "prune_config": {"lr": 0.01, "k_coef": 1e-4, "epochs": 3},
+            "samples": {},
+            "importances": {
+                "beeg_model_config": {**c, "pfrac": 0.01},
+                "loss": 0.2,
+                "interv_loss": 0.42,
+                "ch_interv_losses": {
+                    s: [0.5 + 0.01 * j for j in range(len(v))] for s, v in circuit_data.items()
+                },
+                "pair_data": [
+                    [
+                        torch.ones(len(circuit_data[a]), len(circuit_data[b])),
+                        circuit_data[a].tolist(),
+                        circuit_data[b].tolist(),
+                        (a, b),
+                    ]
+                    for a, b in [("0.attn.act_in", "0.attn.q"), ("0.mlp.act_in", "0.mlp.post_act")]
+                ],
+                "task_samples": (torch.zeros(4, 8, dtype=torch.int64), {}),
+            },
+        }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(data, path)
+    return path

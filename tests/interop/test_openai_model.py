@@ -186,12 +186,16 @@ def test_cli_without_tokenizer_says_where_to_get_it(tmp_path, monkeypatch):
 
 
 def test_cli_refusals_are_one_line(tmp_path, tok_dir):
-    r = _cli("import", "openai", str(tmp_path), "--out", str(tmp_path / "x"), "--tokenizer", str(tok_dir))
+    r = _cli(
+        "import", "openai", str(tmp_path), "--out", str(tmp_path / "x"), "--tokenizer", str(tok_dir)
+    )
     assert r.returncode == 2 and "beeg_config.json" in r.stderr
     src = write_model(tmp_path / "src", BASE, random_state(BASE))
     (tmp_path / "full").mkdir()
     (tmp_path / "full" / "f").write_text("x")
-    r = _cli("import", "openai", str(src), "--out", str(tmp_path / "full"), "--tokenizer", str(tok_dir))
+    r = _cli(
+        "import", "openai", str(src), "--out", str(tmp_path / "full"), "--tokenizer", str(tok_dir)
+    )
     assert r.returncode == 2 and "not empty" in r.stderr
     assert all(len(x.stderr.strip().splitlines()) == 1 for x in [r])
 

@@ -184,6 +184,6 @@ def test_deepcopy_gets_its_own_interventions(model):
     idx = tokens()
     with twin.intervene({"0.mlp.post_act": torch.zeros_like}):
         assert not model._hooks
-        assert all(b.mlp._hooks is twin._hooks for b in twin.transformer.h)
+        assert all(b.mlp.post_act._hooks is twin._hooks for b in twin.transformer.h)
         torch.testing.assert_close(model(idx), twin.__class__.forward(model, idx))
         assert not torch.allclose(twin(idx), model(idx))

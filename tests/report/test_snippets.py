@@ -21,7 +21,7 @@ def test_snippets_are_true_peaks_and_cached(tiny_run: Path) -> None:
 
     run = load_run(tiny_run)
     data = TokenData(run.corpus_dir, "val")
-    path = cache_path(run, data.n_tokens, CFG)
+    path = cache_path(run, run.corpus_dir, data.n_tokens, CFG)
     path.unlink(missing_ok=True)
     first = corpus_snippets(run, IDS, CFG)
     assert path.is_file() and not str(path).startswith(str(tiny_run))  # the user cache, not the run

@@ -102,7 +102,7 @@ class StatsSettings:
     split: str = "val"
 
 
-def _corpus_sha256(corpus_dir: Path) -> str:
+def corpus_sha256(corpus_dir: Path) -> str:
     return hashlib.sha256((corpus_dir / MANIFEST_FILE).read_bytes()).hexdigest()
 
 
@@ -164,7 +164,8 @@ def load_or_compute_stats(
     cdir = Path(corpus_dir) if corpus_dir is not None else run.corpus_dir
     if cdir is None or not (Path(cdir) / MANIFEST_FILE).is_file():
         raise UserError(
-            f"run {run.path} does not name an existing corpus, so mean activations cannot be computed; pass --corpus DIR"
+            f"run {run.path} does not name an existing corpus, so mean activations cannot be computed; "
+            "pass --corpus DIR (for an imported model, first `sparsecircuits corpus build --tokenizer RUN ...`)"
         )
     cdir = Path(cdir)
     check_same_tokenizer(run, cdir)
@@ -172,7 +173,7 @@ def load_or_compute_stats(
         settings, seq_len=int(min(settings.seq_len, run.model.config.block_size))
     )
     sites = run.model.site_names()
-    path = cache_file(run.weights_sha256, _corpus_sha256(cdir), settings)
+    path = cache_file(run.weights_sha256, corpus_sha256(cdir), settings)
     cached = _read_cache(path, sites) if use_cache else None
     if cached is not None:
         return cached

@@ -207,9 +207,9 @@ def _topk_k(config: ModelConfig, site: str, width: int) -> int | None:
     return int(config.afrac * width)
 
 
-def _run_hooks(hooks: dict[str, list[Callable]], name: str, x: Tensor) -> Tensor:
-    """Apply the interventions registered at site `name`, in registration order."""
-    for fn in hooks.get(name, ()):
+def _run_hooks(fns: list[Callable], name: str, x: Tensor) -> Tensor:
+    """Apply the interventions `fns` registered at site `name`, in registration order."""
+    for fn in fns:
         y = fn(x)
         if not isinstance(y, Tensor) or y.shape != x.shape:
             got = tuple(y.shape) if isinstance(y, Tensor) else type(y).__name__
@@ -218,6 +218,23 @@ def _run_hooks(hooks: dict[str, list[Callable]], name: str, x: Tensor) -> Tensor
             )
         x = y
     return x
+
+
+class Site(nn.Module):
+    """The identity at a named site ("0.attn.q"): where `intervene` applies its functions.
+
+    A module of its own, so that other tools that hook modules (torch forward hooks, nnsight)
+    can read and patch `model.transformer.h[0].attn.q` too; it holds no parameters.
+    """
+
+    def __init__(self, name: str, hooks: dict[str, list[Callable]]) -> None:
+        super().__init__()
+        self.site_name = name
+        self._hooks = hooks  # shared with the model: {site name: [fn, ...]}
+
+    def forward(self, x: Tensor) -> Tensor:
+        fns = self._hooks.get(self.site_name)
+        return _run_hooks(fns, self.site_name, x) if fns else x
 
 
 # ---------------------------------------------------------------------------------------------
@@ -320,15 +337,14 @@ class CausalSelfAttention(nn.Module):
         self.k_v = _topk_k(config, "attn.v", width)
         self.k_out = _topk_k(config, "attn.resid_delta", config.d_model)
         self.qkv_same_k = self.k_q is not None and self.k_q == self.k_k == self.k_v
-        self._hooks = hooks  # shared with the model: {site name: [fn, ...]}
-        self.names = {s: f"{layer}.{s}" for s in SITES if s.startswith("attn.")}
+        self.act_in, self.q, self.k, self.v, self.resid_delta = (
+            Site(f"{layer}.attn.{s}", hooks) for s in ("act_in", "q", "k", "v", "resid_delta")
+        )
 
     def forward(self, x: Tensor) -> Tensor:
-        hooks, names = self._hooks, self.names
         if self.k_act_in is not None:
             x = abs_topk(x, self.k_act_in)
-        if hooks:
-            x = _run_hooks(hooks, names["attn.act_in"], x)
+        x = self.act_in(x)
         width = self.n_head * self.d_head
         qkv = self.c_attn(x)
         if self.qkv_same_k:  # one top-k call for q, k and v (each over all heads' channels)
@@ -342,10 +358,7 @@ class CausalSelfAttention(nn.Module):
                 k = abs_topk(k, self.k_k)
             if self.k_v is not None:
                 v = abs_topk(v, self.k_v)
-        if hooks:
-            q = _run_hooks(hooks, names["attn.q"], q)
-            k = _run_hooks(hooks, names["attn.k"], k)
-            v = _run_hooks(hooks, names["attn.v"], v)
+        q, k, v = self.q(q), self.k(k), self.v(v)
         B, T, _ = q.shape
         q, k, v = (t.view(B, T, self.n_head, self.d_head).transpose(1, 2) for t in (q, k, v))
         if self.attn_imp is not None:
@@ -355,9 +368,7 @@ class CausalSelfAttention(nn.Module):
         y = self.c_proj(y.transpose(1, 2).reshape(B, T, self.n_head * self.d_head))
         if self.k_out is not None:
             y = abs_topk(y, self.k_out)
-        if hooks:
-            y = _run_hooks(hooks, names["attn.resid_delta"], y)
-        return y
+        return self.resid_delta(y)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -375,26 +386,22 @@ class MLP(nn.Module):
         self.k_act_in = _topk_k(config, "mlp.act_in", config.d_in)
         self.k_post = _topk_k(config, "mlp.post_act", config.d_mlp)
         self.k_out = _topk_k(config, "mlp.resid_delta", config.d_model)
-        self._hooks = hooks
-        self.names = {s: f"{layer}.{s}" for s in SITES if s.startswith("mlp.")}
+        self.act_in, self.post_act, self.resid_delta = (
+            Site(f"{layer}.mlp.{s}", hooks) for s in ("act_in", "post_act", "resid_delta")
+        )
 
     def forward(self, x: Tensor) -> Tensor:
-        hooks, names = self._hooks, self.names
         if self.k_act_in is not None:
             x = abs_topk(x, self.k_act_in)
-        if hooks:
-            x = _run_hooks(hooks, names["mlp.act_in"], x)
+        x = self.act_in(x)
         x = self.act(self.c_fc(x))
         if self.k_post is not None:
             x = abs_topk(x, self.k_post)
-        if hooks:
-            x = _run_hooks(hooks, names["mlp.post_act"], x)
+        x = self.post_act(x)
         x = self.c_proj(x)
         if self.k_out is not None:
             x = abs_topk(x, self.k_out)
-        if hooks:
-            x = _run_hooks(hooks, names["mlp.resid_delta"], x)
-        return x
+        return self.resid_delta(x)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -417,13 +424,11 @@ class Block(nn.Module):
         self.resid_relu = config.residual_activation == "relu"
         self.k_post_attn = _topk_k(config, "resid_post_attn", config.d_model)
         self.k_post_mlp = _topk_k(config, "resid_post_mlp", config.d_model)
-        self._hooks = hooks
-        self.name_pre, self.name_mid = f"{layer}.resid_pre", f"{layer}.resid_mid"
+        self.resid_pre = Site(f"{layer}.resid_pre", hooks)
+        self.resid_mid = Site(f"{layer}.resid_mid", hooks)
 
     def forward(self, x: Tensor, pos: Tensor | None = None) -> Tensor:
-        hooks = self._hooks
-        if hooks:
-            x = _run_hooks(hooks, self.name_pre, x)
+        x = self.resid_pre(x)
         h = self.ln_1(x)
         if pos is not None:  # positions are extra read-only inputs of width d_pos_emb
             h = torch.cat([h, self.ln_p1(pos).expand(x.shape[0], -1, -1)], dim=-1)
@@ -432,8 +437,7 @@ class Block(nn.Module):
             x = F.relu(x)
         if self.k_post_attn is not None:
             x = abs_topk(x, self.k_post_attn)
-        if hooks:
-            x = _run_hooks(hooks, self.name_mid, x)
+        x = self.resid_mid(x)
         h = self.ln_2(x)
         if pos is not None:
             h = torch.cat([h, self.ln_p2(pos).expand(x.shape[0], -1, -1)], dim=-1)
@@ -464,6 +468,8 @@ class SparseGPT(nn.Module):
                 config.block_size, config.d_pos_emb, learnable=not config.sinusoidal_pos_emb
             )
         modules["h"] = nn.ModuleList(Block(config, i, self._hooks) for i in range(config.n_layer))
+        # the residual before ln_f: site "{n_layer}.resid_pre" (the authors' hook "final_resid")
+        modules["final_resid"] = Site(f"{config.n_layer}.resid_pre", self._hooks)
         modules["ln_f"] = make_norm(config, config.d_model)
         self.transformer = nn.ModuleDict(modules)
         # Tied: no lm_head module at all (the state dict then has no lm_head.weight, and
@@ -481,7 +487,6 @@ class SparseGPT(nn.Module):
             self.register_buffer("bigram_table", torch.zeros(config.vocab_size, config.vocab_size))
         else:
             self.bigram_table = None
-        self._final_name = f"{config.n_layer}.resid_pre"
         self._init_weights(seed)
 
     @torch.no_grad()
@@ -520,8 +525,7 @@ class SparseGPT(nn.Module):
             pos = self.transformer.wpe.weight[:T].unsqueeze(0)
         for block in self.transformer.h:
             x = block(x, pos)
-        if self._hooks:
-            x = _run_hooks(self._hooks, self._final_name, x)
+        x = self.transformer.final_resid(x)
         cur = idx
         if last_pos is not None:  # unembed only where it is needed
             rows = torch.arange(B, device=idx.device)
@@ -547,7 +551,7 @@ class SparseGPT(nn.Module):
                 layer.insert(6, f"{i}.resid_mid")  # after attn.resid_delta
             names += layer
         if residual:
-            names.append(self._final_name)
+            names.append(self.transformer.final_resid.site_name)
         return names
 
     def site_width(self, name: str) -> int:

@@ -25,7 +25,8 @@ class ReportOptions:
 
     run: Path | None = None  # overrides the run named inside each circuit file
     use_model: bool = True  # load the run and compute activations (False: graph and numbers only)
-    snippets: bool = True  # top/bottom corpus snippets per node (needs the run's corpus)
+    snippets: bool = True  # top/bottom corpus snippets per node (needs a corpus)
+    corpus: Path | None = None  # the snippets' corpus (default: the run's)
     snippet: SnippetConfig = field(default_factory=SnippetConfig)
     n_class_pairs: int = 128  # held-out pairs for the per-class mean activations
     n_examples: int = 3  # held-out pairs shown with per-token activations
@@ -129,7 +130,7 @@ def analyse_circuit(
         from sparsecircuits.report.snippets import corpus_snippets
 
         try:
-            snips = corpus_snippets(run, node_ids, opts.snippet)
+            snips = corpus_snippets(run, node_ids, opts.snippet, corpus_dir=opts.corpus)
             for k, v in snips.items():
                 info[k]["snippets"] = v
         except UserError as e:

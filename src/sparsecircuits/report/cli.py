@@ -39,6 +39,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--no-snippets", action="store_true", help="skip the corpus snippets (no corpus needed)"
     )
     p.add_argument(
+        "--corpus",
+        type=Path,
+        default=None,
+        help="corpus folder for the snippets (default: the run's corpus)",
+    )
+    p.add_argument(
         "--snippet-windows",
         type=positive_int,
         default=512,
@@ -86,6 +92,7 @@ def _report(args: argparse.Namespace) -> int:
         run=args.run,
         use_model=not args.no_model,
         snippets=not args.no_snippets,
+        corpus=args.corpus,
         snippet=SnippetConfig(
             n_windows=args.snippet_windows, window_len=args.snippet_len, seed=args.seed
         ),

@@ -73,8 +73,32 @@ def circuit_view(
         {"src": e.src, "dst": e.dst, "weight": round_sig(e.weight, 5)} for e in circuit.edges
     ]
     view["examples"] = examples
-    view["notes"] = list(notes or [])
+    view["notes"] = imported_notes(circuit) + list(notes or [])
     return view
+
+
+def imported_notes(circuit: Circuit) -> list[str]:
+    """What the viewer says of a circuit imported from the paper authors' files (none for ours)."""
+    imp = circuit.extra.get("imported")
+    if not isinstance(imp, dict):
+        return []
+    stored = imp.get("losses_as_stored") or {}
+    theirs = ", ".join(
+        f"{k} {v:.4g}" for k, v in stored.items() if isinstance(v, int | float) and k != "note"
+    )
+    out = [
+        f"Imported from the authors' {imp.get('file', 'file')}. Nodes are theirs; edges are "
+        "recounted from the weights and losses measured by sparsecircuits on its own task pairs."
+    ]
+    if theirs:
+        out.append(f"Their stored losses (twice the per-prompt mean, their prompts): {theirs}.")
+    final = imp.get("final_resid_nodes") or []
+    if final:
+        out.append(
+            f"{len(final)} final_resid nodes of theirs are not applied here (the final residual "
+            "is not a node site in sparsecircuits; it stays whole)."
+        )
+    return out
 
 
 def build_payload(

@@ -124,19 +124,27 @@ def _save_cache(path: Path, tensors: dict[str, Tensor]) -> None:
         save_file({k: v.contiguous() for k, v in tensors.items()}, str(tmp))
 
 
-def cache_path(run: Run, n_tokens: int, cfg: SnippetConfig) -> Path:
-    """Where the scan for this run's weights, its corpus split's size and this config is cached."""
+def cache_path(run: Run, corpus_dir: Path, n_tokens: int, cfg: SnippetConfig) -> Path:
+    """Where the scan for this run's weights, this corpus, its split's size and this config is cached."""
+    from sparsecircuits.core.stats import corpus_sha256
+
+    corpus = corpus_sha256(corpus_dir)[:8]
     return (
         user_cache_dir()
         / CACHE_DIR
-        / f"snippets-{run.weights_sha256[:16]}-{cfg.key(n_tokens)}.safetensors"
+        / f"snippets-{run.weights_sha256[:16]}-{corpus}-{cfg.key(n_tokens)}.safetensors"
     )
 
 
 def corpus_snippets(
-    run: Run, node_ids: Sequence[str], cfg: SnippetConfig = SnippetConfig(), use_cache: bool = True
+    run: Run,
+    node_ids: Sequence[str],
+    cfg: SnippetConfig = SnippetConfig(),
+    use_cache: bool = True,
+    corpus_dir: Path | None = None,
 ) -> dict[str, dict[str, list[dict[str, Any]]]]:
-    """`{node_id: {"top": [snippet], "bottom": [snippet]}}` from the run's held-out corpus split.
+    """`{node_id: {"top": [snippet], "bottom": [snippet]}}` from the held-out split of the run's
+    corpus (or `corpus_dir`).
 
     A snippet is `{"tokens": [str], "acts": [float], "focus": i, "value": float}`: the text
     around the window position where the node peaks, with the node's activation per token.
@@ -147,23 +155,24 @@ def corpus_snippets(
 
     if not node_ids:
         return {}
-    if run.corpus_dir is None:
+    cdir = Path(corpus_dir) if corpus_dir is not None else run.corpus_dir
+    if cdir is None:
         raise UserError(
             f"the corpus of run {run.path} was not found, so node snippets cannot be computed; "
-            "restore the corpus folder named in its config.toml (or pass --no-snippets)"
+            "pass --corpus DIR, restore the corpus folder named in its config.toml, or pass --no-snippets"
         )
     from sparsecircuits.core.stats import check_same_tokenizer
 
-    check_same_tokenizer(run, run.corpus_dir)  # another tokenizer's ids would be other text
-    data = TokenData(run.corpus_dir, cfg.split)
+    check_same_tokenizer(run, cdir)  # another tokenizer's ids would be other text
+    data = TokenData(cdir, cfg.split)
     if data.n_tokens < 2:
         raise UserError(
-            f"the {cfg.split!r} split of {run.corpus_dir} is empty; rebuild the corpus with a held-out split"
+            f"the {cfg.split!r} split of {cdir} is empty; rebuild the corpus with a held-out split"
         )
     starts, length = window_starts(data.n_tokens, cfg)
     windows = torch.from_numpy(np.stack([data.tokens(int(s), int(s) + length) for s in starts]))
     sites = list(group_by_site(node_ids))
-    path = cache_path(run, data.n_tokens, cfg)
+    path = cache_path(run, cdir, data.n_tokens, cfg)
     cached = _load_cache(path) if use_cache else {}
     missing = [s for s in sites if f"{s}/top_val" not in cached]
     if missing:
