@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import PRUNE, TASK
 
 from sparsecircuits.cli import main
 from sparsecircuits.core.circuit import read_circuit
@@ -21,7 +20,35 @@ from sparsecircuits.train import load_run
 
 from .openai_fixture import write_viz
 
-SETS = [f"--set={k}={v}" for k, v in PRUNE.items() if k != "target_loss"]
+TASK = "single_double_quote"  # the workspace's task (tests/conftest.py)
+
+
+@pytest.fixture(scope="module")
+def prune_hp(workspace) -> dict:
+    """The settings the workspace circuit was pruned with (recorded in its file)."""
+    return read_circuit(workspace["circuit"]).hyperparameters
+
+
+@pytest.fixture(scope="module")
+def prune_sets(prune_hp) -> list[str]:
+    keys = (
+        "n_train",
+        "n_heldout",
+        "max_len",
+        "steps",
+        "batch_size",
+        "mean_tokens",
+        "mean_seq_len",
+        "bank_size",
+        "calibrate",
+        "node_deltas",
+        "lr",
+        "k_coef",
+    )
+    return [
+        f"--set={k}={str(prune_hp[k]).lower() if isinstance(prune_hp[k], bool) else prune_hp[k]}"
+        for k in keys
+    ]
 
 
 def _run(argv: list[str]) -> int:
@@ -43,14 +70,14 @@ def imported(workspace, tmp_path_factory) -> dict[str, Path]:
     return {"root": root, "exported": exp, "run": run, "corpus": corpus}
 
 
-def test_import_prune_validate_report(imported, tmp_path, capsys):
+def test_import_prune_validate_report(imported, tmp_path, prune_hp, prune_sets):
     run, corpus = imported["run"], imported["corpus"]
     out = tmp_path / "circuits"
     argv = ["prune", run, "--task", TASK, "--out", out, "--corpus", corpus]
-    assert _run([*argv, "--target-loss", PRUNE["target_loss"], *SETS]) == 0
+    assert _run([*argv, "--target-loss", prune_hp["target_loss"], *prune_sets]) == 0
     path = out / f"{TASK}.json"
     circuit = read_circuit(path)
-    assert 0 < circuit.counts.nodes and circuit.losses.circuit <= PRUNE["target_loss"]
+    assert circuit.counts.nodes > 0 and circuit.losses.circuit <= prune_hp["target_loss"]
     checks = "sufficiency,necessity"
     assert _run(["validate", path, "--corpus", corpus, "--checks", checks]) == 0
     assert set(read_circuit(path).validation.checks) == {"sufficiency", "necessity"}
@@ -63,8 +90,8 @@ def test_import_prune_validate_report(imported, tmp_path, capsys):
     assert node["snippets"]["top"] or node["snippets"]["bottom"]  # from the given corpus
 
 
-def test_prune_without_a_corpus_says_how_to_make_one(imported, tmp_path, capsys):
-    code = _run(["prune", imported["run"], "--task", TASK, "--out", tmp_path, *SETS])
+def test_prune_without_a_corpus_says_how_to_make_one(imported, tmp_path, capsys, prune_sets):
+    code = _run(["prune", imported["run"], "--task", TASK, "--out", tmp_path, *prune_sets])
     assert code == 2
     assert "corpus build --tokenizer" in capsys.readouterr().err
 
@@ -117,10 +144,10 @@ def test_authors_circuit_imports_validates_and_shows(imported, workspace, tmp_pa
     assert any("final_resid" in n for n in view["notes"])
 
 
-def test_missing_optional_fields_are_named(imported, workspace, tmp_path):
+def test_missing_optional_fields_are_named(imported, workspace, tmp_path, prune_hp):
     viz, _ = _viz(imported, workspace, tmp_path, optional=False)
     said: list[str] = []
-    cfg = PruneConfig(**{**PRUNE, "node_deltas": False})
+    cfg = PruneConfig(**{**prune_hp, "node_deltas": False})
     circuit = import_circuit(
         viz,
         load_run(imported["run"]),
@@ -135,9 +162,9 @@ def test_missing_optional_fields_are_named(imported, workspace, tmp_path):
     assert circuit.extra["imported"]["losses_as_stored"]["loss"] is None
 
 
-def test_unusable_or_foreign_circuit_files_are_refused(imported, workspace, tmp_path):
+def test_unusable_or_foreign_circuit_files_are_refused(imported, workspace, tmp_path, prune_hp):
     run = load_run(imported["run"])
-    cfg = PruneConfig(**PRUNE)
+    cfg = PruneConfig(**prune_hp)
     empty = tmp_path / "empty.pt"
     torch.save({"importances": {}}, empty)
     with pytest.raises(UserError, match="no circuit_data"):
