@@ -1,8 +1,8 @@
 """Informal micro-benchmark: SparseGPT forward with no interventions vs. a hook-free copy.
 
 The hook-free ("plain") forward reuses the same modules and weights but its attention, MLP
-and block forwards have no site checks at all, so the difference is the cost of the
-`if hooks:` checks. Also times one identity intervention at every site, for scale.
+and block forwards call no site modules at all, so the difference is the cost of the
+parameter-free `Site` modules (one call each, an empty dict lookup) when nothing is active. Also times one identity intervention at every site, for scale.
 Prints results and records them to benchmarks/results/intervene_overhead.json.
 
     .venv/bin/python benchmarks/bench_intervene.py [--threads 1] [--repeats 15]

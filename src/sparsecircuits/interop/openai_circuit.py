@@ -10,7 +10,6 @@ every number of theirs is kept, as stored, under `imported`.
 
 from __future__ import annotations
 
-import datetime as _dt
 import math
 import re
 import time
@@ -21,18 +20,14 @@ import torch
 
 from sparsecircuits.core.circuit import (
     JSON,
-    SCHEMA_VERSION,
     Circuit,
-    Counts,
     JSONObject,
-    ModelRef,
     save_circuit,
 )
-from sparsecircuits.core.data import task_data
 from sparsecircuits.core.nodes import keep_from_ids, node_id, site_widths
 from sparsecircuits.errors import UserError
 from sparsecircuits.prune.config import PruneConfig
-from sparsecircuits.prune.pipeline import load_stats, measure_circuit, task_ref
+from sparsecircuits.prune.pipeline import circuit_record, load_stats, measure_circuit, pruning_data
 from sparsecircuits.tasks.base import TaskLike
 from sparsecircuits.tensorfile import load_torch_file
 from sparsecircuits.train.checkpoint import Run, file_sha256
@@ -171,15 +166,7 @@ def import_circuit(
                 f"cannot tell the task of {viz_path} from its folder ({name!r}); pass --task NAME "
                 "(see `sparsecircuits tasks list`) or --task FILE.jsonl."
             ) from None
-    pairs = task_data(
-        task,
-        run.tokenizer,
-        run.model,
-        n_train=cfg.n_train,
-        n_heldout=cfg.n_heldout,
-        seed=cfg.seed,
-        max_len=cfg.max_len,
-    )
+    pairs = pruning_data(task, run.tokenizer, run.model, cfg)
     stats = load_stats(run, cfg, corpus_dir)
     measured = measure_circuit(run.model, pairs, keep, cfg, stats, progress=progress)
 
@@ -216,22 +203,6 @@ def import_circuit(
         "node_interv_losses": node_losses,
         "edges_as_stored": stored_edges if imp.get("pair_data") is not None else None,
     }
-    widths_total = sum(widths.values())
-    circuit = Circuit(
-        schema_version=SCHEMA_VERSION,
-        model=ModelRef(str(run.path), run.weights_sha256, run.model.config.to_dict()),
-        task=task_ref(task, pairs),
-        ablation=cfg.ablation,
-        seed=cfg.seed,
-        target_loss=cfg.target_loss,
-        losses=measured.losses,
-        nodes=measured.nodes,
-        edges=measured.edges,
-        counts=Counts(len(measured.nodes), len(measured.edges), widths_total),
-        hyperparameters=cfg.to_dict(),
-        time_seconds=round(time.perf_counter() - t0, 3),
-        created=_dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
-        extra={"imported": imported},
-    )
+    circuit = circuit_record(run, pairs, cfg, measured, t0, extra={"imported": imported})
     save_circuit(circuit, out)
     return circuit

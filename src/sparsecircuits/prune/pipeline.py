@@ -36,6 +36,7 @@ from sparsecircuits.prune.edges import count_edges
 from sparsecircuits.prune.optimize import train_masks
 
 if TYPE_CHECKING:
+    from sparsecircuits.corpus.tokenizer import Tokenizer
     from sparsecircuits.model import SparseGPT
     from sparsecircuits.tasks.base import Pair, TaskLike
     from sparsecircuits.tasks.loss import TaskBatch
@@ -233,6 +234,52 @@ def task_ref(task: TaskLike, data: TaskData) -> TaskRef:
     )
 
 
+def pruning_data(
+    task: TaskLike, tokenizer: Tokenizer, model: SparseGPT, cfg: PruneConfig
+) -> TaskData:
+    """The task's train and held-out pairs for `model` at the settings of `cfg`."""
+    return task_data(
+        task,
+        tokenizer,
+        model,
+        n_train=cfg.n_train,
+        n_heldout=cfg.n_heldout,
+        seed=cfg.seed,
+        max_len=cfg.max_len,
+    )
+
+
+def circuit_record(
+    run: Run,
+    data: TaskData,
+    cfg: PruneConfig,
+    measured: Measured,
+    started: float,
+    curve: list[CurvePoint] | None = None,
+    extra: dict | None = None,
+) -> Circuit:
+    """The circuit file's record of a measured node set of `run` on `data` (pruned or imported)."""
+    return Circuit(
+        schema_version=SCHEMA_VERSION,
+        model=ModelRef(str(run.path), run.weights_sha256, run.model.config.to_dict()),
+        task=task_ref(data.task, data),
+        ablation=cfg.ablation,
+        seed=cfg.seed,
+        target_loss=cfg.target_loss,
+        losses=measured.losses,
+        nodes=measured.nodes,
+        edges=measured.edges,
+        counts=Counts(
+            len(measured.nodes), len(measured.edges), sum(site_widths(run.model).values())
+        ),
+        curve=curve or [],
+        hyperparameters=cfg.to_dict(),
+        time_seconds=round(time.perf_counter() - started, 3),
+        created=_dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        extra=extra or {},
+    )
+
+
 def prune_task(
     run: Run,
     task: TaskLike | str,
@@ -246,32 +293,9 @@ def prune_task(
 
     t0 = time.perf_counter()
     task = get_task(task) if isinstance(task, str) else task
-    data = task_data(
-        task,
-        run.tokenizer,
-        run.model,
-        n_train=cfg.n_train,
-        n_heldout=cfg.n_heldout,
-        seed=cfg.seed,
-        max_len=cfg.max_len,
-    )
+    data = pruning_data(task, run.tokenizer, run.model, cfg)
     if stats is None:
         stats = load_stats(run, cfg, corpus_dir)
     res = find_circuit(run.model, data, cfg, stats, progress=progress)
-    widths = site_widths(run.model)
-    return Circuit(
-        schema_version=SCHEMA_VERSION,
-        model=ModelRef(str(run.path), run.weights_sha256, run.model.config.to_dict()),
-        task=task_ref(task, data),
-        ablation=cfg.ablation,
-        seed=cfg.seed,
-        target_loss=cfg.target_loss,
-        losses=res.losses,
-        nodes=res.nodes,
-        edges=res.edges,
-        counts=Counts(len(res.nodes), len(res.edges), sum(widths.values())),
-        curve=res.curve,
-        hyperparameters=cfg.to_dict(),
-        time_seconds=round(time.perf_counter() - t0, 3),
-        created=_dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
-    )
+    measured = Measured(res.losses, res.nodes, res.edges)
+    return circuit_record(run, data, cfg, measured, t0, curve=res.curve)

@@ -12,13 +12,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sparsecircuits.core.ablation import Ablator
-from sparsecircuits.core.data import task_data
 from sparsecircuits.core.evaluate import evaluate
 from sparsecircuits.core.nodes import site_widths
 from sparsecircuits.core.stats import ActivationStats
 from sparsecircuits.prune.config import PruneConfig
 from sparsecircuits.prune.edges import count_edges
-from sparsecircuits.prune.pipeline import search_size
+from sparsecircuits.prune.pipeline import pruning_data, search_size
 
 if TYPE_CHECKING:
     from sparsecircuits.corpus.tokenizer import Tokenizer
@@ -48,15 +47,7 @@ def prune_control(
     progress: bool = True,
 ) -> ControlResult:
     """Train masks and bisect exactly as pruning does (`search_size`), without the full-model gate."""
-    data = task_data(
-        task,
-        tokenizer,
-        model,
-        n_train=cfg.n_train,
-        n_heldout=cfg.n_heldout,
-        seed=cfg.seed,
-        max_len=cfg.max_len,
-    )
+    data = pruning_data(task, tokenizer, model, cfg)
 
     def ablator() -> Ablator:
         return Ablator.of(cfg.ablation, stats, cfg.seed)
