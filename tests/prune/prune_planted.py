@@ -73,3 +73,46 @@ def corpus_windows(n_seq: int = 32, seq_len: int = 16, seed: int = 0):
     """Random token windows standing in for held-out corpus text (for mean activations)."""
     g = torch.Generator().manual_seed(seed)
     return torch.randint(0, 8, (n_seq, seq_len), generator=g).numpy()
+
+
+# ---- the trap: a circuit that works only against a constant background -----------------------
+# Two extra tokens, NOISE_P and NOISE_N, occur only in corpus text; each writes its own residual
+# channel d8 / d9, and the GELU pair reads +-W * (d8 - d9): since gelu(y) - gelu(-y) = y, that
+# adds W * (d8 - d9) to the A-vs-B logit difference. On task prompts (no noise tokens) it is 0;
+# with both channels mean-ablated it is W * (mean_8 - mean_9) = 0 too (the corpus holds both
+# tokens equally), so the planted 7 nodes suffice under mean ablation and keeping one guard
+# alone only hurts. Resampled, a random corpus position makes it +-W * 3.2: half the prompts
+# flip, and the planted circuit fails. A faithful circuit keeps both mlp.act_in:8 and :9.
+NOISE_P, NOISE_N = 8, 9
+TRAP_GUARDS = ["0.mlp.act_in:8", "0.mlp.act_in:9"]
+
+
+def trap_model(w: float = 5.0) -> SparseGPT:
+    """The planted model on 10 channels and 10 tokens, plus the noise channels' pull on the MLP."""
+    base = planted_model()
+    cfg = ModelConfig(
+        vocab_size=10, block_size=16, n_layer=1, d_model=10, d_head=4, n_head=2, d_mlp=8,
+        afrac=None, bias=False, sink=False, bigram_table=False,
+    )  # fmt: skip
+    m = SparseGPT(cfg)
+    with torch.no_grad():
+        for name, p in m.named_parameters():
+            src = dict(base.named_parameters()).get(name)
+            if p.dim() == 2:
+                p.zero_()
+                if src is not None:
+                    p[: src.shape[0], : src.shape[1]] = src
+        m.transformer.wte.weight[NOISE_P, NOISE_P] = 1.0
+        m.transformer.wte.weight[NOISE_N, NOISE_N] = 1.0
+        fc = m.transformer.h[0].mlp.c_fc.weight
+        fc[0, NOISE_P], fc[0, NOISE_N] = w, -w
+        fc[1, NOISE_P], fc[1, NOISE_N] = -w, w
+    return m.eval()
+
+
+def noise_windows(n_seq: int = 32, seq_len: int = 16, seed: int = 0):
+    """Corpus stand-in for the trap: only the two noise tokens, exactly half each per window (so
+    their channels' means are equal and the mean background adds no offset)."""
+    g = torch.Generator().manual_seed(seed)
+    half = torch.tensor([NOISE_P, NOISE_N]).repeat_interleave(seq_len // 2)
+    return torch.stack([half[torch.randperm(seq_len, generator=g)] for _ in range(n_seq)]).numpy()

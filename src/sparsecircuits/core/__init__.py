@@ -3,8 +3,13 @@ activation statistics, circuit files and the run a circuit belongs to (docs/arch
 
 from sparsecircuits.lazy import lazy_exports
 
-# What a removed node is replaced by (torch-free here, so configs and `--help` can name them).
-ABLATIONS: tuple[str, ...] = ("mean", "zero", "resample")
+# What a removed node is replaced by (torch-free here, so configs and `--help` can name them):
+# its corpus mean, zero, its value at a random corpus position ("resample"), a random half of
+# the removed nodes resampled and the rest at their means, redrawn every pass ("stochastic"),
+# or the loss averaged over a mean-ablated and a resample-ablated pass ("mixture").
+ABLATIONS: tuple[str, ...] = ("mean", "zero", "resample", "stochastic", "mixture")
+# The objectives that score a circuit against a varied background, not one constant (Drori 2026).
+FAITHFUL_ABLATIONS: tuple[str, ...] = ("resample", "stochastic", "mixture")
 
 _EXPORTS = {
     "Ablator": "ablation",

@@ -17,11 +17,19 @@ if TYPE_CHECKING:
 Fn = Callable[[torch.Tensor], torch.Tensor]
 
 
+# Share of the removed nodes a "stochastic" ablator resamples in each pass (the rest take their means).
+STOCHASTIC_FRACTION = 0.5
+
+
 class Ablator:
-    """What a removed node is replaced by: its mean, zero, or a random corpus position's value.
+    """What a removed node is replaced by: its mean, zero, a random corpus position's value, or a mix.
 
     For `resample`, each (prompt, position) draws one bank row, shared by every site, so all
-    nodes of a site (indeed the whole model) take values from the same corpus position.
+    nodes of a site (indeed the whole model) take values from the same corpus position. For
+    `stochastic`, each draw also picks, per site, which removed nodes take the resampled value
+    (STOCHASTIC_FRACTION of them) and which their mean. A `mixture` ablator is scored as the
+    mean over its `passes()` (one mean-ablated, one resample-ablated forward); every scorer
+    (the evaluator, mask training) loops over `passes()`, which is `[self]` for the others.
     """
 
     def __init__(
@@ -31,42 +39,62 @@ class Ablator:
         bank: dict[str, torch.Tensor] | None = None,
         seed: int = 0,
     ) -> None:
-        if ablation == "mean" and not means:
-            raise UserError(
-                "mean ablation needs mean activations; compute them with load_or_compute_means"
-            )
-        if ablation == "resample" and not bank:
-            raise UserError(
-                "resample ablation needs an activation bank; compute it with load_or_compute_stats"
-            )
         if ablation not in ABLATIONS:
-            raise UserError(f"unknown ablation {ablation!r}; use mean, zero or resample")
+            raise UserError(f"unknown ablation {ablation!r}; use one of {', '.join(ABLATIONS)}")
+        if ablation in ("mean", "stochastic", "mixture") and not means:
+            raise UserError(
+                f"{ablation} ablation needs mean activations; compute them with load_or_compute_stats"
+            )
+        if ablation in ("resample", "stochastic", "mixture") and not bank:
+            raise UserError(
+                f"{ablation} ablation needs an activation bank; compute them with load_or_compute_stats"
+            )
         self.ablation = ablation
         self.means = means or {}
         self.bank = bank or {}
         self.generator = torch.Generator().manual_seed(seed)
         self._idx: torch.Tensor | None = None
+        self._pick: dict[str, torch.Tensor] = {}  # stochastic: per site, resample this node?
+        self._passes = (
+            [Ablator("mean", means, None, seed), Ablator("resample", None, bank, seed)]
+            if ablation == "mixture"
+            else [self]
+        )
 
     @classmethod
     def of(cls, ablation: str, stats: ActivationStats | None, seed: int = 0) -> Ablator:
         """An ablator drawing its means and bank from `stats` (None is fine for zero ablation)."""
         return cls(ablation, stats.means if stats else None, stats.bank if stats else None, seed)
 
+    def passes(self) -> list[Ablator]:
+        """The ablators of the forward passes whose mean loss is this objective's loss."""
+        return self._passes
+
     def draw(self, batch_size: int, seq_len: int) -> None:
-        """Draw the bank rows used by the next forward pass (resample only)."""
-        if self.ablation == "resample":
+        """Draw the bank rows (and stochastic picks) used by the next forward pass."""
+        if self.ablation in ("resample", "stochastic"):
             n = next(iter(self.bank.values())).shape[0]
             self._idx = torch.randint(0, n, (batch_size, seq_len), generator=self.generator)
+            self._pick = {}
 
     def value(self, site: str, x: torch.Tensor) -> torch.Tensor:
         """Replacement values for `site`, broadcastable to `x` [B, T, W]."""
+        if self.ablation == "mixture":
+            raise ValueError("a mixture ablator has no single value; score each of its passes()")
         if self.ablation == "zero":
             return torch.zeros((), dtype=x.dtype, device=x.device)
+        mean = self.means[site].to(x.dtype).to(x.device) if self.means else None
         if self.ablation == "mean":
-            return self.means[site].to(x.dtype).to(x.device)
+            return mean
         assert self._idx is not None, "call draw() before a resample-ablated forward"
         idx = self._idx[: x.shape[0], : x.shape[1]]
-        return self.bank[site].to(x.dtype).to(x.device)[idx]
+        sampled = self.bank[site].to(x.dtype).to(x.device)[idx]
+        if self.ablation == "resample":
+            return sampled
+        if site not in self._pick:  # sites are visited in forward order: deterministic draws
+            width = x.shape[-1]
+            self._pick[site] = torch.rand(width, generator=self.generator) < STOCHASTIC_FRACTION
+        return torch.where(self._pick[site].to(x.device), sampled, mean)
 
 
 def keep_interventions(keep: Keep, ablator: Ablator) -> dict[str, Fn]:

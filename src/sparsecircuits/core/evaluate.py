@@ -51,10 +51,32 @@ def evaluate(
 
     `keep=None` (or a site left out of it) keeps everything: the plain forward. `transforms` are
     applied to their sites before the ablation (binarisation's step functions). Chunks hold whole
-    pairs and are cropped to their longest prompt; a resample ablator draws once per chunk.
+    pairs and are cropped to their longest prompt; a resample ablator draws once per chunk. A
+    mixture ablator's loss and accuracy are the means over its passes (logits: the first pass's).
     `progress` names a progress bar over the chunks.
     """
     ablator = ablator or Ablator("zero")
+    results = [
+        _evaluate_pass(model, batch, keep, a, chunk, transforms, progress) for a in ablator.passes()
+    ]
+    if len(results) == 1:
+        return results[0]
+    return Evaluation(
+        loss=sum(r.loss for r in results) / len(results),
+        accuracy=sum(r.accuracy for r in results) / len(results),
+        logits=results[0].logits,
+    )
+
+
+def _evaluate_pass(
+    model: SparseGPT,
+    batch: TaskBatch,
+    keep: Keep | None,
+    ablator: Ablator,
+    chunk: int,
+    transforms: Mapping[str, Fn] | None,
+    progress: str | None,
+) -> Evaluation:
     removed = keep_interventions(keep or {}, ablator)
     parts = []
     chunks = list(batch.chunks(chunk))

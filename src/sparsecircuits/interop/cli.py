@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from sparsecircuits.cli_types import float_in, int_in
+from sparsecircuits.core import ABLATIONS
 
 
 def _warn(msg: str) -> None:
@@ -66,7 +67,7 @@ def register(subparsers: Any) -> None:
     c.add_argument(
         "--corpus", type=Path, default=None, help="corpus for mean activations (default: the run's)"
     )
-    c.add_argument("--ablation", choices=["mean", "zero", "resample"], default="mean")
+    c.add_argument("--ablation", choices=ABLATIONS, default="mean")
     c.add_argument(
         "--target-loss",
         type=float_in(0, open_lo=True),

@@ -8,6 +8,8 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from sparsecircuits.core import ABLATIONS
+
 if TYPE_CHECKING:
     from sparsecircuits.core.circuit import Circuit
     from sparsecircuits.prune.config import PruneConfig
@@ -34,7 +36,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--target-loss", type=float, default=None, help="held-out task loss to reach (0.15)"
     )
-    p.add_argument("--ablation", choices=["mean", "zero", "resample"], default=None)
+    p.add_argument(
+        "--ablation",
+        choices=ABLATIONS,
+        default=None,
+        help="the objective: how removed nodes are replaced while pruning and bisecting (default "
+        "mean; resample, stochastic or mixture for circuits that must survive a varied background)",
+    )
     p.add_argument("--steps", type=int, default=None, help="mask training steps")
     p.add_argument("--batch-size", type=int, default=None, help="pairs per mask training step")
     p.add_argument("--lr", type=float, default=None)

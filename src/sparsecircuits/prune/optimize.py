@@ -49,12 +49,15 @@ def train_masks(
         for step in bar:
             pick = torch.randperm(len(train_pairs), generator=gen)[:n_batch].tolist()
             batch = TaskBatch.from_pairs([train_pairs[i] for i in pick], pad_id).crop()
-            ablator.draw(*batch.tokens.shape)
             m = heaviside_mask(tau, cfg.temperature)
             masks = dict(zip(sites, torch.split(m, sizes), strict=True))
-            with model.intervene(soft_interventions(masks, ablator)):
-                logits = model(batch.tokens, last_pos=batch.last_pos)
-            t_loss = task_loss(logits, batch.target, batch.other)
+            pass_losses = []
+            for a in ablator.passes():  # one pass, or a mixture's mean- and resample-ablated ones
+                a.draw(*batch.tokens.shape)
+                with model.intervene(soft_interventions(masks, a)):
+                    logits = model(batch.tokens, last_pos=batch.last_pos)
+                pass_losses.append(task_loss(logits, batch.target, batch.other))
+            t_loss = torch.stack(pass_losses).mean()
             kept = m.sum()
             loss = t_loss + cfg.k_coef * kept
             opt.zero_grad(set_to_none=True)
