@@ -23,7 +23,9 @@ CFG = PruneConfig(steps=80, batch_size=8, lr=0.01, k_coef=1e-3, n_heldout=32, ev
 def trap():
     model = trap_model()
     means, bank = compute_stats(model, noise_windows(), bank_size=64)
-    data = TaskData(SimpleNamespace(name="trap"), planted_pairs(64, 0), planted_pairs(32, 1), 0, 16, 0)
+    data = TaskData(
+        SimpleNamespace(name="trap"), planted_pairs(64, 0), planted_pairs(32, 1), 0, 16, 0
+    )
     return model, ActivationStats(means, bank, {}), data
 
 
@@ -55,3 +57,40 @@ def test_faithful_objective_recovers_the_circuit_with_its_guards(trap, objective
     assert set(TRAP_GUARDS) <= kept <= set(PLANTED) | set(TRAP_GUARDS)
     assert res.losses.circuit <= cfg.target_loss  # measured by the objective it trained for
     assert _sufficiency(model, stats, kept, cfg.target_loss).passed
+
+
+def test_faithfulness_curves_run_from_nothing_to_everything():
+    from prune_planted import corpus_windows, planted_model
+
+    model = planted_model()
+    means, bank = compute_stats(model, corpus_windows(), bank_size=16)
+    stats = ActivationStats(means, bank, {})
+    data = TaskData(
+        SimpleNamespace(name="planted"), planted_pairs(64, 0), planted_pairs(32, 1), 0, 16, 0
+    )
+    res = find_circuit(model, data, CFG, stats, progress=False)
+    f = res.faithfulness
+    assert f.fractions[0] == 0 and f.fractions[-1] == 1 and len(res.nodes) in f.nodes
+    assert set(f.losses) == {"mean", "zero", "resample"}
+    for a, curve in f.faithfulness.items():
+        assert curve[0] == 0 and abs(curve[-1] - 1) < 1e-6, a  # nothing kept -> 0, all -> 1
+        assert 0 < f.area[a] <= 1.2 and f.deviation[a] >= 0
+    at_circuit = f.faithfulness["mean"][f.nodes.index(len(res.nodes))]
+    assert at_circuit > 0.8  # the planted circuit does what the model does
+
+
+def test_connectivity_drops_nodes_without_a_path():
+    from prune_planted import planted_model
+
+    from sparsecircuits.prune.connect import connected_nodes
+
+    model = planted_model()
+    assert connected_nodes(model, PLANTED) == PLANTED
+    # q of head 0 (whose v is kept) but with no input edge, a neuron with no output edge,
+    # an input channel nothing reads: all dangle
+    extra = ["0.attn.act_in:3", "0.attn.q:1", "0.mlp.post_act:5"]
+    widths = site_widths(model)
+    from sparsecircuits.core.nodes import ids_from_keep
+
+    ordered = ids_from_keep(keep_from_ids(widths, PLANTED + extra))
+    assert connected_nodes(model, ordered) == PLANTED

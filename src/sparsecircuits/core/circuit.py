@@ -7,6 +7,7 @@ records; every later stage trusts them. Fields this version does not know are ke
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from collections.abc import Callable
@@ -102,6 +103,45 @@ class CurvePoint:
     loss: float | None
 
 
+@dataclass(frozen=True)
+class FaithfulnessCurve:
+    """Held-out loss and faithfulness along the pruning order, per ablation (prune/faithfulness.py)."""
+
+    fractions: list[float]  # kept share of all nodes at each point
+    nodes: list[int]  # kept nodes at each point (the circuit's own size included)
+    full_model_loss: float
+    losses: dict[str, list[float]]  # ablation -> loss at each point
+    faithfulness: dict[str, list[float | None]]  # (L(empty) - L(k)) / (L(empty) - L(full))
+    area: dict[str, float | None]  # area under faithfulness over fractions (MIB CPR, higher better)
+    deviation: dict[str, float | None]  # area between faithfulness and 1 (MIB CMD, lower better)
+    circuit_nodes: int
+
+
+@dataclass(frozen=True)
+class Connectivity:
+    """The connectivity pass: kept nodes with no input-to-logits path, dropped if the loss allows."""
+
+    dropped: int  # nodes without a path
+    applied: bool  # whether they were dropped (False: the circuit without them missed the target)
+    loss_before: float
+    loss_after: float
+    dropped_nodes: list[str]
+
+
+@dataclass(frozen=True)
+class Stability:
+    """The same task pruned with several seeds (and resampled pairs): how often each node is kept."""
+
+    seeds: list[int]
+    nodes: list[int]  # circuit size per seed
+    losses: list[float]  # circuit loss per seed, on its own held-out pairs
+    node_fraction: dict[str, float]  # node id -> share of runs that kept it (every node kept once)
+    core_threshold: float  # a node is in the core when kept in at least this share of runs
+    core: list[str]
+    core_loss: dict[str, float]  # the core alone, on this circuit's held-out pairs, per ablation
+    core_sufficient: bool  # core_loss under the circuit's objective <= the target
+
+
 @dataclass
 class CheckRecord:
     """One validation check's result: what it measured (`values`), its rule, its verdict, its time."""
@@ -168,6 +208,9 @@ class Circuit:
     time_seconds: float = 0.0
     created: str = ""
     validation: Validation | None = None
+    faithfulness: FaithfulnessCurve | None = None
+    connectivity: Connectivity | None = None
+    stability: Stability | None = None
     schema_version: int = SCHEMA_VERSION
     extra: JSONObject = field(default_factory=dict)  # fields this version does not know
 
@@ -194,6 +237,15 @@ class Circuit:
             "time_seconds": self.time_seconds,
             "created": self.created,
             "validation": self.validation.to_json() if self.validation else None,
+            **{
+                k: _plain(v)
+                for k, v in (
+                    ("faithfulness", self.faithfulness),
+                    ("connectivity", self.connectivity),
+                    ("stability", self.stability),
+                )
+                if v is not None
+            },
             **self.extra,
         }
 
@@ -398,6 +450,9 @@ def circuit_from_json(data: JSON, path: Path) -> Circuit:
         time_seconds=r.number(d, "time_seconds", "", False, 0.0) or 0.0,
         created=r.text(d, "created", "", required=False) or "",
         validation=_validation(r, d.get("validation")),
+        faithfulness=_record(r, d, "faithfulness", FaithfulnessCurve),
+        connectivity=_record(r, d, "connectivity", Connectivity),
+        stability=_record(r, d, "stability", Stability),
         schema_version=int(version),
         extra={k: v for k, v in d.items() if k not in known},
     )
@@ -419,7 +474,40 @@ TOP_LEVEL_FIELDS = (
     "time_seconds",
     "created",
     "validation",
+    "faithfulness",
+    "connectivity",
+    "stability",
 )
+
+
+R = TypeVar("R")
+
+
+def _record(r: _Reader, d: JSONObject, key: str, cls: type[R]) -> R | None:
+    """An optional record of plain fields: every field present, numbers finite, lists and maps as declared."""
+    v = d.get(key)
+    if v is None:
+        return None
+    x = r.obj(v, key)
+    values = {}
+    for f in dataclasses.fields(cls):  # type: ignore[arg-type]
+        if f.name not in x:
+            raise r.fail(f"{key}.{f.name}", "is missing")
+        values[f.name] = _checked(r, x[f.name], f"{key}.{f.name}")
+    return cls(**values)
+
+
+def _checked(r: _Reader, v: JSON, where: str) -> JSON:
+    """`v` if it holds only finite numbers, strings, booleans, nulls, lists and objects."""
+    if isinstance(v, float) and not math.isfinite(v):
+        raise r.fail(where, f"is {v}, not a finite number")
+    if isinstance(v, list):
+        for i, item in enumerate(v):
+            _checked(r, item, f"{where}[{i}]")
+    elif isinstance(v, dict):
+        for k, item in v.items():
+            _checked(r, item, f"{where}.{k}")
+    return v
 
 
 _CHECK_FIELDS = ("passed", "threshold", "seconds", "summary")

@@ -50,6 +50,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--max-len", type=int, default=None, help="longest task prompt in tokens")
     p.add_argument("--seed", type=int, default=None)
     p.add_argument("--search", type=int, default=0, metavar="N", help="optuna search with N trials")
+    p.add_argument(
+        "--seeds",
+        type=int,
+        default=None,
+        metavar="N",
+        help="prune with N seeds (each with its own pairs) and record each node's keep rate and "
+        "the core kept in >= 80%% of runs; the file holds the first seed's circuit",
+    )
     p.add_argument("--jobs", type=int, default=2, help="parallel processes for --search")
     p.add_argument(
         "--corpus", default=None, help="corpus folder for mean activations (default: the run's)"
@@ -78,6 +86,7 @@ def _config(args: argparse.Namespace) -> PruneConfig:
         "k_coef": args.k_coef,
         "max_len": args.max_len,
         "seed": args.seed,
+        "seeds": args.seeds,
     }
     changes = {k: v for k, v in flags.items() if v is not None}
     if args.no_calibrate:
@@ -111,11 +120,17 @@ def _reusable(path: Path, cfg: PruneConfig, sha: str) -> Circuit:
         c = read_circuit(path)
     except UserError as e:
         raise UserError(f"{e.args[0].rstrip('.')}; or pass --force to prune it again.") from None
-    mine = (sha, cfg.ablation, cfg.target_loss, cfg.seed)
-    theirs = (c.model.weights_sha256, c.ablation, c.target_loss, c.seed)
+    mine = (sha, cfg.ablation, cfg.target_loss, cfg.seed, cfg.seeds)
+    theirs = (
+        c.model.weights_sha256,
+        c.ablation,
+        c.target_loss,
+        c.seed,
+        c.hyperparameters.get("seeds", 1),
+    )
     if mine != theirs:
         raise UserError(
-            f"{path} was made with other settings (weights, ablation, target or seed differ); pass --force to replace it or choose another --out"
+            f"{path} was made with other settings (weights, ablation, target, seed or --seeds differ); pass --force to replace it or choose another --out"
         )
     return c
 
@@ -126,9 +141,12 @@ def run_cli(args: argparse.Namespace) -> int:
     from sparsecircuits.errors import UserError
     from sparsecircuits.prune.pipeline import TargetUnreachable, load_stats, prune_task
     from sparsecircuits.prune.search import search_task
+    from sparsecircuits.prune.stability import prune_seeds
     from sparsecircuits.train import load_run
 
     cfg = _config(args)
+    if cfg.seeds > 1 and cfg.search_trials > 0:
+        raise UserError("--seeds and --search are two ways to spend the budget; choose one.")
     tasks = _tasks(args)
     out = Path(args.out)
     if out.exists() and not out.is_dir():
@@ -156,7 +174,10 @@ def run_cli(args: argparse.Namespace) -> int:
             else:
                 if stats is None:
                     stats = load_stats(run, cfg, args.corpus)
-                circuit = prune_task(run, task, cfg, stats=stats, corpus_dir=args.corpus)
+                if cfg.seeds > 1:
+                    circuit = prune_seeds(run, task, cfg, stats)
+                else:
+                    circuit = prune_task(run, task, cfg, stats=stats, corpus_dir=args.corpus)
         except UserError as e:
             # with several tasks, one that cannot be pruned (target out of reach, or a task this
             # tokenizer cannot express) is reported and the others go on

@@ -48,6 +48,12 @@ class PruneConfig:
     calibrate: bool = True
     calibration_steps: int = 16
     node_deltas: bool = True
+    connect: bool = True  # drop kept nodes with no input-to-logits path (if the target still holds)
+    curves: bool = True  # faithfulness curves under mean, zero and resample ablation
+    # Stability: prune with seeds seed .. seed + seeds - 1 (each with its own pairs); the core
+    # is the nodes kept in at least stability_threshold of the runs.
+    seeds: int = 1
+    stability_threshold: float = 0.8
     delta_pairs: int = 16  # held-out pairs for per-node ablation deltas (ours: keeps them cheap)
     # Hyperparameter search (0 = off).
     search_trials: int = 0
@@ -117,6 +123,8 @@ PRUNE_RULES: conf.Rules = {
     "eval_batch_size": conf.at_least(1),
     "calibration_steps": conf.at_least(1),
     "delta_pairs": conf.at_least(1),
+    "seeds": conf.between(1, 1000),
+    "stability_threshold": conf.between(0, 1),
     "search_trials": conf.between(0, 10_000),
     "jobs": conf.between(1, 256),
 }

@@ -16,9 +16,11 @@ from sparsecircuits.core.ablation import Ablator
 from sparsecircuits.core.circuit import (
     SCHEMA_VERSION,
     Circuit,
+    Connectivity,
     Counts,
     CurvePoint,
     EdgeRecord,
+    FaithfulnessCurve,
     Losses,
     ModelRef,
     NodeRecord,
@@ -26,13 +28,15 @@ from sparsecircuits.core.circuit import (
 )
 from sparsecircuits.core.data import TaskData, task_data
 from sparsecircuits.core.evaluate import evaluate
-from sparsecircuits.core.nodes import Keep, flat_to_keep, parse_node_id, site_widths
+from sparsecircuits.core.nodes import Keep, count, flat_to_keep, parse_node_id, site_widths
 from sparsecircuits.core.stats import ActivationStats, load_or_compute_stats
 from sparsecircuits.errors import UserError
 from sparsecircuits.prune.bisect import bisect_size, rank_nodes
 from sparsecircuits.prune.calibrate import calibrated_loss, fit_calibration
 from sparsecircuits.prune.config import PruneConfig
+from sparsecircuits.prune.connect import connected_keep
 from sparsecircuits.prune.edges import count_edges
+from sparsecircuits.prune.faithfulness import faithfulness_curve
 from sparsecircuits.prune.optimize import train_masks
 
 if TYPE_CHECKING:
@@ -58,6 +62,8 @@ class SearchResult:
     edges: list[EdgeRecord]
     curve: list[CurvePoint]
     train_log: list[dict[str, float]]
+    faithfulness: FaithfulnessCurve | None = None
+    connectivity: Connectivity | None = None
 
 
 @dataclasses.dataclass
@@ -126,11 +132,61 @@ def find_circuit(
     tau, log, seen = size.tau, size.train_log, size.seen
     k = size.k if size.k is not None else tau.numel()  # unreachable: all nodes = the full model
     keep = size.keep_top(k)
+    connectivity = None
+    if cfg.connect:
+        keep, connectivity = connect(model, heldout, keep, seen.get(k), cfg, stats)
     measured = measure_circuit(
         model, data, keep, cfg, stats, tau, (full.loss, full.accuracy), progress
     )
     curve = [CurvePoint(kk, seen[kk]) for kk in sorted(seen)]
-    return SearchResult(keep, tau, measured.losses, measured.nodes, measured.edges, curve, log)
+    faithfulness = None
+    if cfg.curves:
+        faithfulness = faithfulness_curve(
+            model,
+            heldout,
+            size.keep_top,
+            tau.numel(),
+            count(keep),
+            stats,
+            cfg.seed,
+            cfg.eval_batch_size,
+        )
+    return SearchResult(
+        keep,
+        tau,
+        measured.losses,
+        measured.nodes,
+        measured.edges,
+        curve,
+        log,
+        faithfulness,
+        connectivity,
+    )
+
+
+def connect(
+    model: SparseGPT,
+    heldout: TaskBatch,
+    keep: Keep,
+    loss: float | None,
+    cfg: PruneConfig,
+    stats: ActivationStats | None,
+) -> tuple[Keep, Connectivity]:
+    """`keep` without the nodes no path joins to input and logits, if it still meets the target."""
+    from sparsecircuits.core.nodes import ids_from_keep
+
+    conn = connected_keep(model, keep)
+    dropped = sorted(set(ids_from_keep(keep)) - set(ids_from_keep(conn)))
+
+    def score(k: Keep) -> float:
+        ablator = Ablator.of(cfg.ablation, stats, cfg.seed)
+        return evaluate(model, heldout, k, ablator, chunk=cfg.eval_batch_size).loss
+
+    before = loss if loss is not None else score(keep)
+    after = score(conn) if dropped else before
+    applied = after <= cfg.target_loss
+    record = Connectivity(len(dropped), applied, round(before, 6), round(after, 6), dropped)
+    return (conn if applied else keep), record
 
 
 @dataclasses.dataclass
@@ -257,6 +313,8 @@ def circuit_record(
     started: float,
     curve: list[CurvePoint] | None = None,
     extra: dict | None = None,
+    faithfulness: FaithfulnessCurve | None = None,
+    connectivity: Connectivity | None = None,
 ) -> Circuit:
     """The circuit file's record of a measured node set of `run` on `data` (pruned or imported)."""
     return Circuit(
@@ -277,6 +335,8 @@ def circuit_record(
         time_seconds=round(time.perf_counter() - started, 3),
         created=_dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         extra=extra or {},
+        faithfulness=faithfulness,
+        connectivity=connectivity,
     )
 
 
@@ -298,4 +358,13 @@ def prune_task(
         stats = load_stats(run, cfg, corpus_dir)
     res = find_circuit(run.model, data, cfg, stats, progress=progress)
     measured = Measured(res.losses, res.nodes, res.edges)
-    return circuit_record(run, data, cfg, measured, t0, curve=res.curve)
+    return circuit_record(
+        run,
+        data,
+        cfg,
+        measured,
+        t0,
+        curve=res.curve,
+        faithfulness=res.faithfulness,
+        connectivity=res.connectivity,
+    )

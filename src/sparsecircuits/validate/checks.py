@@ -190,9 +190,17 @@ def _control(ctx: CheckContext, kind: str, res: object) -> CheckRecord:
         reason=res.reason,
         cfg=ctx.cfg,
     )
+    rec.values["prunings"] = res.prunings
     if "search" in ctx.circuit.hyperparameters:
         rec.values["note"] = (
-            "the real circuit came from a hyperparameter search; the control used its chosen settings once"
+            f"the real circuit came from a hyperparameter search of {res.prunings} trials; the "
+            f"control was pruned {res.prunings} times with its chosen settings (seeds "
+            f"{ctx.prune.seed}..{ctx.prune.seed + res.prunings - 1}), the best kept"
+        )
+    elif res.prunings > 1:
+        rec.values["note"] = (
+            f"as the real circuit's {res.prunings} stability seeds: the control was pruned "
+            f"{res.prunings} times, the smallest result kept"
         )
     return rec
 
@@ -202,8 +210,9 @@ def control_random_init(ctx: CheckContext) -> CheckRecord:
     """The task pruned on a random-init model of the same shape and weight sparsity."""
     from sparsecircuits.validate import controls
 
+    budget = controls.search_budget(ctx.circuit)
     res = controls.control_random_init(
-        ctx.run, ctx.task, ctx.prune, ctx.seed, ctx.progress, ctx.corpus_dir
+        ctx.run, ctx.task, ctx.prune, ctx.seed, ctx.progress, ctx.corpus_dir, budget
     )
     return _control(
         ctx, f"random-init model (seed {ctx.seed}), same config and weight sparsity", res
@@ -216,7 +225,9 @@ def control_shuffled(ctx: CheckContext) -> CheckRecord:
     from sparsecircuits.validate import controls
 
     stats = ctx.stats if ctx.prune.ablation != "zero" else None
-    res = controls.control_shuffled(ctx.run, ctx.task, ctx.prune, stats, ctx.progress)
+    res = controls.control_shuffled(
+        ctx.run, ctx.task, ctx.prune, stats, ctx.progress, controls.search_budget(ctx.circuit)
+    )
     return _control(ctx, f"task {ctx.task.name}__shuffled on the real model", res)
 
 

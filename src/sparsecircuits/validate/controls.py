@@ -20,6 +20,7 @@ from sparsecircuits.prune.edges import count_edges
 from sparsecircuits.prune.pipeline import pruning_data, search_size
 
 if TYPE_CHECKING:
+    from sparsecircuits.core.circuit import Circuit
     from sparsecircuits.corpus.tokenizer import Tokenizer
     from sparsecircuits.model import SparseGPT
     from sparsecircuits.tasks.base import TaskLike
@@ -36,9 +37,46 @@ class ControlResult:
     full_model_loss: float
     achieved_loss: float | None
     reason: str | None
+    prunings: int = 1  # seeds tried (the real circuit's budget); the best result is kept
+
+
+def search_budget(circuit: Circuit) -> int:
+    """How many prunings the real circuit cost: its stability seeds or search trials (else 1)."""
+    if circuit.stability is not None:
+        return len(circuit.stability.seeds)
+    search = circuit.hyperparameters.get("search")
+    trials = search.get("trials") if isinstance(search, dict) else None
+    return int(trials) if isinstance(trials, int) and trials > 0 else 1
+
+
+def best_of(results: list[ControlResult]) -> ControlResult:
+    """The smallest circuit any seed found (fewest edges, then nodes), else the first seed's miss."""
+    reached = [r for r in results if r.reached_target]
+    best = min(reached, key=lambda r: (r.edges or 0, r.nodes or 0)) if reached else results[0]
+    return dataclasses.replace(best, prunings=len(results))
 
 
 def prune_control(
+    model: SparseGPT,
+    tokenizer: Tokenizer,
+    task: TaskLike,
+    cfg: PruneConfig,
+    stats: ActivationStats | None,
+    progress: bool = True,
+    budget: int = 1,
+) -> ControlResult:
+    """Prune the control `budget` times (seeds cfg.seed, cfg.seed + 1, ...), keeping the best."""
+    return best_of(
+        [
+            _prune_control_once(
+                model, tokenizer, task, cfg.replace(seed=cfg.seed + i), stats, progress
+            )
+            for i in range(budget)
+        ]
+    )
+
+
+def _prune_control_once(
     model: SparseGPT,
     tokenizer: Tokenizer,
     task: TaskLike,
@@ -93,6 +131,7 @@ def control_random_init(
     seed: int,
     progress: bool = True,
     corpus_dir: str | Path | None = None,
+    budget: int = 1,
 ) -> ControlResult:
     """Prune `task` on a random-init model of the run's shape and sparsity (with its own statistics)."""
     from sparsecircuits.core.stats import load_or_compute_stats
@@ -105,13 +144,18 @@ def control_random_init(
         if cfg.ablation != "zero"
         else None
     )
-    return prune_control(model, run.tokenizer, task, cfg, stats, progress)
+    return prune_control(model, run.tokenizer, task, cfg, stats, progress, budget)
 
 
 def control_shuffled(
-    run: Run, task: TaskLike, cfg: PruneConfig, stats: ActivationStats | None, progress: bool = True
+    run: Run,
+    task: TaskLike,
+    cfg: PruneConfig,
+    stats: ActivationStats | None,
+    progress: bool = True,
+    budget: int = 1,
 ) -> ControlResult:
     """Prune the label-shuffled variant of the task on the real model."""
     from sparsecircuits.tasks.base import ShuffledTask
 
-    return prune_control(run.model, run.tokenizer, ShuffledTask(task), cfg, stats, progress)
+    return prune_control(run.model, run.tokenizer, ShuffledTask(task), cfg, stats, progress, budget)

@@ -1,0 +1,133 @@
+"""Mean vs faithful pruning objectives on one model: every check's value and verdict per circuit.
+
+For each task and objective: `prune` (with the demo's zoo settings unless --steps/--k-coef say
+otherwise), then `validate` (every check), then one row of the table: nodes, edges, the
+connectivity pass, the areas under the faithfulness curves and each check's number and verdict.
+Resumable: finished circuit files and checks are reused (pass --fresh to redo them).
+
+    .venv/bin/python benchmarks/faithful_table.py --run src/sparsecircuits/bundled/zoo-sparse \\
+        --corpus data/stdlib-zoo --tasks single_double_quote,indent_for,while_return_true \\
+        --out benchmarks/results/faithful_zoo-sparse.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from sparsecircuits.fileio import atomic_write_json
+
+CHECK_VALUE = {
+    "sufficiency": ("loss_mean", "loss_resample"),
+    "necessity": ("loss",),
+    "stochastic": ("mean", "worst"),
+    "binarisation": ("loss",),
+    "control_random_init": ("edges", "achieved_loss"),
+    "control_shuffled": ("edges", "achieved_loss"),
+}
+
+
+def sh(args: list[str], log: Path) -> None:
+    """Run `sparsecircuits ARGS`, output to the log; stop on failure."""
+    with open(log, "ab") as f:
+        f.write(f"\n$ sparsecircuits {' '.join(args)}\n".encode())
+        f.flush()
+        code = subprocess.call(
+            [sys.executable, "-m", "sparsecircuits", *args], stdout=f, stderr=subprocess.STDOUT
+        )
+    if code != 0:
+        raise SystemExit(f"sparsecircuits {' '.join(args)} failed ({code}); see {log}")
+
+
+def row(path: Path) -> dict:
+    """The table row of one validated circuit file."""
+    c = json.loads(path.read_text())
+    checks = (c.get("validation") or {}).get("checks", {})
+    out = {
+        "task": c["task"]["name"],
+        "objective": c["ablation"],
+        "nodes": c["counts"]["nodes"],
+        "edges": c["counts"]["edges"],
+        "circuit_loss": round(c["losses"]["circuit"], 4),
+        "full_model_loss": round(c["losses"]["full_model"], 4),
+        "verdict": (c.get("validation") or {}).get("verdict"),
+        "connectivity": c.get("connectivity"),
+        "area": (c.get("faithfulness") or {}).get("area"),
+        "deviation": (c.get("faithfulness") or {}).get("deviation"),
+        "seconds_prune": c["time_seconds"],
+    }
+    for name, keys in CHECK_VALUE.items():
+        rec = checks.get(name)
+        if rec is not None:
+            out[name] = {"passed": rec["passed"], **{k: rec.get(k) for k in keys}}
+    return out
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--run", required=True)
+    p.add_argument("--corpus", required=True)
+    p.add_argument("--tasks", required=True, help="comma list")
+    p.add_argument("--objectives", default="mean,mixture", help="comma list (default mean,mixture)")
+    p.add_argument("--steps", type=int, default=400)
+    p.add_argument("--k-coef", type=float, default=1e-3)
+    p.add_argument("--work", type=Path, default=None, help="circuit folder (default: beside --out)")
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--fresh", action="store_true")
+    args = p.parse_args()
+    work = args.work or args.out.with_suffix("")
+    work.mkdir(parents=True, exist_ok=True)
+    log = work / "log.txt"
+    rows = []
+    t0 = time.perf_counter()
+    for objective in args.objectives.split(","):
+        folder = work / objective
+        for task in args.tasks.split(","):
+            prune = [
+                "prune",
+                args.run,
+                "--task",
+                task,
+                "--out",
+                str(folder),
+                "--corpus",
+                args.corpus,
+            ]
+            prune += [
+                "--ablation",
+                objective,
+                "--steps",
+                str(args.steps),
+                "--k-coef",
+                str(args.k_coef),
+            ]
+            prune += ["--no-deltas"] + (["--force"] if args.fresh else [])
+            sh(prune, log)
+            path = folder / f"{task}.json"
+            sh(
+                ["validate", str(path), "--corpus", args.corpus]
+                + (["--fresh"] if args.fresh else []),
+                log,
+            )
+            rows.append(row(path))
+            print(json.dumps(rows[-1]), flush=True)
+    atomic_write_json(
+        args.out,
+        {
+            "run": args.run,
+            "corpus": args.corpus,
+            "prune": {"steps": args.steps, "k_coef": args.k_coef, "node_deltas": False},
+            "threads": os.environ.get("OMP_NUM_THREADS"),
+            "seconds": round(time.perf_counter() - t0, 1),
+            "rows": rows,
+        },
+    )
+
+
+if __name__ == "__main__":
+    main()
