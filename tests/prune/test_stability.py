@@ -48,10 +48,7 @@ def test_seeds_record_keep_rates_core_and_budget(workspace, tmp_path):
     s = c.stability
     assert s.seeds == [0, 1, 2] and len(s.nodes) == 3 and s.nodes[0] == c.counts.nodes
     assert set(c.node_ids) <= set(s.node_fraction)
-    assert all(
-        v in (1 / 3, 2 / 3, 1.0) or abs(v * 3 - round(v * 3)) < 1e-5
-        for v in s.node_fraction.values()
-    )
+    assert all(0 < v <= 1 and abs(v * 3 - round(v * 3)) < 1e-5 for v in s.node_fraction.values())
     assert s.core == [n for n in s.node_fraction if s.node_fraction[n] >= 0.8]
     assert set(s.core_loss) == {"mean", "resample"}
     assert s.core_sufficient == (s.core_loss["mean"] <= c.target_loss)
