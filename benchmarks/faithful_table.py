@@ -1,8 +1,8 @@
 """Mean vs faithful pruning objectives on one model: every check's value and verdict per circuit.
 
-For each task and objective: `prune` (with the demo's zoo settings unless --steps/--k-coef say
-otherwise), then `validate` (every check), then one row of the table: nodes, edges, the
-connectivity pass, the areas under the faithfulness curves and each check's number and verdict.
+For each task and objective: `prune` (400 mask steps, k_coef per objective), then `validate`
+(every check), then one row of the table: nodes, edges, the connectivity pass, the areas under
+the faithfulness curves and each check's number and verdict.
 Resumable: finished circuit files and checks are reused (pass --fresh to redo them).
 
     .venv/bin/python benchmarks/faithful_table.py --run src/sparsecircuits/bundled/zoo-sparse \\
@@ -73,9 +73,13 @@ def main() -> None:
     p.add_argument("--run", required=True)
     p.add_argument("--corpus", required=True)
     p.add_argument("--tasks", required=True, help="comma list")
-    p.add_argument("--objectives", default="mean,mixture", help="comma list (default mean,mixture)")
+    p.add_argument(
+        "--objectives",
+        default="mean:0.001,mixture:0.0001",
+        help="comma list of OBJECTIVE:K_COEF (default mean:0.001,mixture:0.0001: the faithful "
+        "objective needs more nodes, so a smaller node penalty)",
+    )
     p.add_argument("--steps", type=int, default=400)
-    p.add_argument("--k-coef", type=float, default=1e-3)
     p.add_argument("--work", type=Path, default=None, help="circuit folder (default: beside --out)")
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--fresh", action="store_true")
@@ -85,7 +89,8 @@ def main() -> None:
     log = work / "log.txt"
     rows = []
     t0 = time.perf_counter()
-    for objective in args.objectives.split(","):
+    objectives = dict(o.split(":") for o in args.objectives.split(","))
+    for objective, k_coef in objectives.items():
         folder = work / objective
         for task in args.tasks.split(","):
             prune = [
@@ -104,7 +109,7 @@ def main() -> None:
                 "--steps",
                 str(args.steps),
                 "--k-coef",
-                str(args.k_coef),
+                k_coef,
             ]
             prune += ["--no-deltas"] + (["--force"] if args.fresh else [])
             sh(prune, log)
@@ -121,7 +126,7 @@ def main() -> None:
         {
             "run": args.run,
             "corpus": args.corpus,
-            "prune": {"steps": args.steps, "k_coef": args.k_coef, "node_deltas": False},
+            "prune": {"steps": args.steps, "k_coef": objectives, "node_deltas": False},
             "threads": os.environ.get("OMP_NUM_THREADS"),
             "seconds": round(time.perf_counter() - t0, 1),
             "rows": rows,

@@ -162,3 +162,57 @@ def test_index_switches_circuits_and_shows_findings(playwright, tmp_path: Path) 
         browser.close()
     assert errors == [] and dialogs == []
     assert all(r == out.as_uri() or r.startswith(out.as_uri() + "#") for r in requests)
+
+
+def test_faithfulness_curves_and_keep_rates_render(playwright, tmp_path: Path) -> None:
+    c = example_circuit(task="with_as")
+    ids = [n["id"] for n in c["nodes"]]
+    n = c["counts"]["nodes"]
+    c["faithfulness"] = {
+        "fractions": [0.0, n / 1024, 0.5, 1.0],
+        "nodes": [0, n, 512, 1024],
+        "full_model_loss": 0.1,
+        "losses": {a: [0.69, 0.12, 0.11, 0.1] for a in ("mean", "zero", "resample")},
+        "faithfulness": {
+            "mean": [0.0, 0.95, 0.98, 1.0],
+            "zero": [0.0, 0.5, 0.9, 1.0],
+            "resample": [0.0, 0.3, 0.8, 1.0],
+        },
+        "area": {"mean": 0.97, "zero": 0.85, "resample": 0.75},
+        "deviation": {"mean": 0.03, "zero": 0.15, "resample": 0.25},
+        "circuit_nodes": n,
+    }
+    c["stability"] = {
+        "seeds": [0, 1],
+        "nodes": [n, n + 1],
+        "losses": [0.12, 0.13],
+        "node_fraction": {i: (1.0 if k % 2 else 0.5) for k, i in enumerate(ids)},
+        "core_threshold": 0.8,
+        "core": ids[1::2],
+        "core_loss": {"mean": 0.2, "resample": 0.4},
+        "core_sufficient": False,
+    }
+    c["connectivity"] = {
+        "dropped": 2,
+        "applied": True,
+        "loss_before": 0.12,
+        "loss_after": 0.125,
+        "dropped_nodes": ["0.attn.q:1", "0.attn.k:2"],
+    }
+    out = tmp_path / "f.html"
+    out.write_text(render_html(build_payload([circuit_view(Path("f.json"), typed(c))])))
+    browser, page, errors, requests, dialogs = browser_page(playwright, tmp_path)
+    try:
+        page.goto(out.as_uri())
+        curves = page.locator("svg.faithfulness path.line")
+        assert curves.count() == 3
+        assert page.locator("svg.faithfulness + p + table").inner_text().count("\n") >= 3
+        faint = page.locator(f'g.node[data-id="{ids[0]}"] rect').get_attribute("fill-opacity")
+        full = page.locator(f'g.node[data-id="{ids[1]}"] rect').get_attribute("fill-opacity")
+        assert float(faint) < float(full) == 1.0
+        notes = page.locator(".note").all_inner_texts()
+        assert any("Stability over 2 seeds" in t and "misses the target" in t for t in notes)
+        assert any("Connectivity: 2 nodes" in t for t in notes)
+    finally:
+        browser.close()
+    assert errors == [] and dialogs == []

@@ -62,6 +62,8 @@ def circuit_view(
             "tau": round_sig(raw.tau),
             "ablation_delta": round_sig(raw.ablation_delta),
         }
+        if circuit.stability is not None:
+            node["keep_rate"] = circuit.stability.node_fraction.get(node_id)
         if node["site"] in QKV_SITES and d_head:
             node["head"] = node["index"] // d_head
         info = (node_info or {}).get(node_id)
@@ -73,8 +75,31 @@ def circuit_view(
         {"src": e.src, "dst": e.dst, "weight": round_sig(e.weight, 5)} for e in circuit.edges
     ]
     view["examples"] = examples
-    view["notes"] = imported_notes(circuit) + list(notes or [])
+    view["notes"] = imported_notes(circuit) + pruning_notes(circuit) + list(notes or [])
     return view
+
+
+def pruning_notes(circuit: Circuit) -> list[str]:
+    """What the viewer says of the connectivity pass and the stability runs, if the file has them."""
+    out = []
+    conn = circuit.connectivity
+    if conn is not None and conn.dropped:
+        done = "dropped" if conn.applied else "kept (without them the circuit missed the target)"
+        out.append(
+            f"Connectivity: {conn.dropped} nodes had no path of kept nodes from the input to the "
+            f"logits and were {done}; held-out loss {conn.loss_before:.4f} with them, "
+            f"{conn.loss_after:.4f} without."
+        )
+    st = circuit.stability
+    if st is not None:
+        losses = ", ".join(f"{a} {v:.4f}" for a, v in st.core_loss.items())
+        verdict = "meets" if st.core_sufficient else "misses"
+        out.append(
+            f"Stability over {len(st.seeds)} seeds (sizes {', '.join(map(str, st.nodes))}): "
+            f"{len(st.core)} nodes are kept in at least {st.core_threshold:.0%} of the runs (the "
+            f"core); the core alone {verdict} the target ({losses}). Node shading: keep rate."
+        )
+    return out
 
 
 def imported_notes(circuit: Circuit) -> list[str]:

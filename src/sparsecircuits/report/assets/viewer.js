@@ -348,8 +348,12 @@
       var g = sv("g", { class: "node", tabindex: 0, role: "button", "data-id": n.id,
         "aria-label": "node " + n.id + (isNum(n.ablation_delta) ? ", ablation effect " + fmtSigned(n.ablation_delta) : ""),
         transform: "translate(" + (p.x - PILL_W / 2) + "," + (p.y - PILL_H / 2) + ")" });
-      g.appendChild(sv("title", { text: n.id + (isNum(n.ablation_delta) ? "\nablation \u0394loss " + fmtSigned(n.ablation_delta) : "") }));
-      g.appendChild(sv("rect", { width: PILL_W, height: PILL_H, rx: 10, fill: SITE_COLOURS[n.site] || "#666" }));
+      g.appendChild(sv("title", { text: n.id + (isNum(n.ablation_delta) ? "\nablation \u0394loss " + fmtSigned(n.ablation_delta) : "") +
+        (isNum(n.keep_rate) ? "\nkept in " + Math.round(100 * n.keep_rate) + "% of the stability seeds" : "") }));
+      // with stability runs, a node's shade is its keep rate (faint: few seeds kept it)
+      var rect = { width: PILL_W, height: PILL_H, rx: 10, fill: SITE_COLOURS[n.site] || "#666" };
+      if (isNum(n.keep_rate)) rect["fill-opacity"] = (0.25 + 0.75 * n.keep_rate).toFixed(2);
+      g.appendChild(sv("rect", rect));
       g.appendChild(sv("text", { x: PILL_W / 2, y: PILL_H / 2 + 3.8, "text-anchor": "middle", text: nodeLabel(n) }));
       g.addEventListener("click", function () { selectNode(n.id, true); });
       g.addEventListener("keydown", function (ev) {
@@ -578,6 +582,53 @@
     }
     return el("div", { class: "curve-box" }, svg);
   }
+  // ---- faithfulness curves ---------------------------------------------------------------
+  var CURVE_STYLE = { mean: "", zero: "6 4", resample: "2 3" };
+  function renderFaithfulness(f) {
+    var W = 560, H = 280, ml = 56, mr = 18, mt = 16, mb = 44;
+    var xmax = Math.max.apply(null, f.nodes);
+    function fx(v) { return ml + (Math.log10(1 + v) / Math.log10(1 + xmax)) * (W - ml - mr); }
+    var all = [];
+    Object.keys(f.faithfulness).forEach(function (a) { f.faithfulness[a].forEach(function (v) { if (isNum(v)) all.push(v); }); });
+    var ymin = Math.min(0, Math.min.apply(null, all.concat([0]))), ymax = Math.max(1.1, Math.max.apply(null, all.concat([1])));
+    function fy(v) { return mt + (1 - (v - ymin) / (ymax - ymin)) * (H - mt - mb); }
+    var svg = sv("svg", { class: "curve faithfulness", width: W, height: H, viewBox: "0 0 " + W + " " + H, role: "img",
+      "aria-label": "faithfulness against nodes kept, under mean, zero and resample ablation" });
+    niceTicks(ymin, ymax, 5).forEach(function (v) {
+      svg.appendChild(sv("line", { class: "grid", x1: ml, x2: W - mr, y1: fy(v), y2: fy(v) }));
+      svg.appendChild(sv("text", { class: "tick", x: ml - 6, y: fy(v) + 4, "text-anchor": "end", text: fmt(v, 1) }));
+    });
+    logTicks(0, xmax).forEach(function (v) {
+      svg.appendChild(sv("line", { class: "grid", x1: fx(v), x2: fx(v), y1: mt, y2: H - mb }));
+      svg.appendChild(sv("text", { class: "tick", x: fx(v), y: H - mb + 16, "text-anchor": "middle", text: fmtInt(v) }));
+    });
+    svg.appendChild(sv("line", { class: "axis", x1: ml, x2: W - mr, y1: H - mb, y2: H - mb }));
+    svg.appendChild(sv("line", { class: "axis", x1: ml, x2: ml, y1: mt, y2: H - mb }));
+    svg.appendChild(sv("text", { class: "tick", x: (ml + W - mr) / 2, y: H - 8, "text-anchor": "middle", text: "nodes kept, top by mask logit (log scale)" }));
+    svg.appendChild(sv("text", { class: "tick", x: 14, y: (mt + H - mb) / 2, "text-anchor": "middle", transform: "rotate(-90 14 " + (mt + H - mb) / 2 + ")", text: "faithfulness" }));
+    svg.appendChild(sv("line", { class: "target", x1: ml, x2: W - mr, y1: fy(1), y2: fy(1) }));
+    svg.appendChild(sv("line", { class: "chance", x1: fx(f.circuit_nodes), x2: fx(f.circuit_nodes), y1: mt, y2: H - mb }));
+    svg.appendChild(sv("text", { class: "tick", x: fx(f.circuit_nodes) + 4, y: mt + 10, text: "circuit" }));
+    var rows = [];
+    Object.keys(f.faithfulness).forEach(function (a) {
+      var pts = f.nodes.map(function (n, i) { return [n, f.faithfulness[a][i]]; }).filter(function (p) { return isNum(p[1]); });
+      var d = pts.map(function (p, i) { return (i ? "L" : "M") + fx(p[0]).toFixed(1) + "," + fy(p[1]).toFixed(1); }).join(" ");
+      var path = sv("path", { class: "line", d: d, "data-ablation": a });
+      if (CURVE_STYLE[a]) path.setAttribute("stroke-dasharray", CURVE_STYLE[a]);
+      path.appendChild(sv("title", { text: a + " ablation" }));
+      svg.appendChild(path);
+      rows.push(el("tr", null, el("td", { text: a + (CURVE_STYLE[a] ? " (dashed " + CURVE_STYLE[a] + ")" : " (solid)") }),
+        el("td", { text: fmt(f.area[a], 3) }), el("td", { text: fmt(f.deviation[a], 3) })));
+    });
+    var table = el("table", { class: "checks" },
+      el("thead", null, el("tr", null, el("th", { text: "ablation" }),
+        el("th", { text: "area under the curve (CPR, higher = more faithful)", title: "MIB's circuit performance ratio: the area under faithfulness over the kept fraction of nodes, 0 to 1" }),
+        el("th", { text: "area off 1 (CMD, lower = closer to the model)", title: "MIB's circuit-model difference: the area between |1 - faithfulness| and 0" }))),
+      el("tbody", null, rows));
+    return el("div", { class: "curve-box" }, svg,
+      el("p", { class: "small muted", text: "Faithfulness = (L(nothing kept) \u2212 L(k)) / (L(nothing kept) \u2212 L(full model)): 1 means the kept nodes do what the whole model does. Above 1: they beat the whole model (the ablation background helps them)." }),
+      table);
+  }
   function niceTicks(lo, hi, n) {
     if (!(hi > lo)) return [lo];
     var step = Math.pow(10, Math.floor(Math.log10((hi - lo) / n)));
@@ -608,6 +659,10 @@
     highlight(state.node);
     sec.appendChild(el("h3", { text: "Task loss versus circuit size (bisection, held-out)" }));
     sec.appendChild(renderCurve(c));
+    if (c.faithfulness) {
+      sec.appendChild(el("h3", { text: "Faithfulness along the pruning order (held-out)" }));
+      sec.appendChild(renderFaithfulness(c.faithfulness));
+    }
     sec.appendChild(el("details", null, el("summary", { text: "pruning hyperparameters and file metadata" }),
       el("pre", { class: "json", text: JSON.stringify({ hyperparameters: c.hyperparameters, seed: c.seed, created: c.created,
         time_seconds: c.time_seconds, model: c.model, task: c.task }, null, 2) })));
