@@ -224,3 +224,17 @@ def test_export_then_import_is_bit_identical(workspace, tmp_path):
     assert again.tokenizer.content_hash() == run.tokenizer.content_hash()
     with torch.no_grad():
         assert torch.equal(again.model(idx), ours)
+
+
+def test_malicious_training_state_is_refused_in_one_line(tmp_path):
+    import numpy as np
+
+    (tmp_path / "run").mkdir()
+    torch.save({"step": 3, "evil": np.ones(2)}, tmp_path / "run" / "train_state.pt")
+    from sparsecircuits.train.checkpoint import load_train_state
+
+    with pytest.raises(UserError) as e:
+        load_train_state(tmp_path / "run")
+    msg = str(e.value)
+    assert "needs full unpickling" in msg and "numpy" in msg and "\n" not in msg
+    assert "weights_only=False" not in msg and "delete the run folder" in msg

@@ -67,3 +67,59 @@ def test_port_taken_is_a_user_error(tmp_path: Path, capsys) -> None:
 def test_missing_folder(tmp_path: Path) -> None:
     with pytest.raises(UserError, match="not a folder"):
         make_server(tmp_path / "nope", port=0)
+
+
+def _start(folder: Path, **kw):
+    server = make_server(folder, port=0, **kw)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}"
+
+
+def test_symlink_out_of_the_folder_is_not_served(tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.html").write_text("<p>outside the served folder</p>")
+    served = tmp_path / "reports"
+    served.mkdir()
+    (served / "ok.html").write_text("<p>ok</p>")
+    (served / "passwd.html").symlink_to("/etc/passwd")
+    (served / "leak.html").symlink_to(outside / "secret.html")
+    (served / "alias.html").symlink_to(served / "ok.html")  # inside: fine
+    server, base = _start(served)
+    try:
+        status, index = _get(base + "/")
+        assert "passwd.html" not in index and "leak.html" not in index and "alias.html" in index
+        assert _get(base + "/passwd.html")[0] == 404
+        assert _get(base + "/leak.html")[0] == 404
+        assert _get(base + "/alias.html") == (200, "<p>ok</p>")
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_idle_connections_time_out_and_workers_are_bounded(tmp_path: Path) -> None:
+    import time
+
+    (tmp_path / "a.html").write_text("<p>a</p>")
+    server, base = _start(tmp_path, idle_timeout=2.0, max_connections=4)
+    port = server.server_address[1]
+    idle = [socket.create_connection(("127.0.0.1", port)) for _ in range(12)]
+    try:
+        time.sleep(0.3)
+        workers = [t for t in threading.enumerate() if t.name.startswith("Thread") and t.daemon]
+        assert len(workers) <= 4 + 2  # the slots, plus the serve_forever threads of tests
+        refused = 0
+        for s in idle[4:]:
+            s.settimeout(1)
+            refused += s.recv(64).startswith(b"HTTP/1.1 503")
+        assert refused == 8
+        time.sleep(2.5)  # past the idle timeout: the four slots are free again
+        assert _get(base + "/a.html") == (200, "<p>a</p>")
+        for s in idle[:4]:
+            s.settimeout(2)
+            assert s.recv(64) == b""  # closed by the server
+    finally:
+        for s in idle:
+            s.close()
+        server.shutdown()
+        server.server_close()

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import errno
 import html
 import socket
 import sys
+import threading
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -14,10 +16,20 @@ from urllib.parse import quote, unquote, urlsplit
 
 from sparsecircuits.errors import UserError
 
+# An idle connection is closed after this many seconds; at most this many are served at once.
+IDLE_TIMEOUT_S = 15.0
+MAX_CONNECTIONS = 16
+
 
 def list_reports(folder: Path) -> list[Path]:
-    """The report files served: `*.html` directly inside `folder`, sorted by name."""
-    return sorted(p for p in folder.glob("*.html") if p.is_file() and not p.name.startswith("."))
+    """The report files served: `*.html` directly inside `folder` whose real location is inside
+    it too (a symlink pointing out of the folder is never served), sorted by name."""
+    root = folder.resolve()
+    return sorted(
+        p
+        for p in folder.glob("*.html")
+        if p.is_file() and not p.name.startswith(".") and p.resolve().parent == root
+    )
 
 
 def index_html(folder: Path) -> str:
@@ -51,9 +63,10 @@ def index_html(folder: Path) -> str:
     )
 
 
-def _handler_for(folder: Path) -> type[BaseHTTPRequestHandler]:
+def _handler_for(folder: Path, idle_timeout: float) -> type[BaseHTTPRequestHandler]:
     class ReportHandler(BaseHTTPRequestHandler):
         server_version = "sparsecircuits"
+        timeout = idle_timeout  # socket timeout: a silent client is dropped, not waited on
 
         def _send(self, status: int, body: bytes, head_only: bool) -> None:
             self.send_response(status)
@@ -92,12 +105,43 @@ def _handler_for(folder: Path) -> type[BaseHTTPRequestHandler]:
     return ReportHandler
 
 
-class _IPv6Server(ThreadingHTTPServer):
+class _BoundedServer(ThreadingHTTPServer):
+    """A threading server that serves at most `max_connections` at once; the next ones get a 503."""
+
+    daemon_threads = True
+    max_connections = MAX_CONNECTIONS
+
+    def server_activate(self) -> None:
+        super().server_activate()
+        self._slots = threading.BoundedSemaphore(self.max_connections)
+
+    def process_request(self, request, client_address) -> None:  # type: ignore[no-untyped-def]
+        if not self._slots.acquire(blocking=False):
+            with contextlib.suppress(OSError):  # the client may be gone already
+                request.sendall(
+                    b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                )
+            self.shutdown_request(request)
+            return
+        super().process_request(request, client_address)
+
+    def process_request_thread(self, request, client_address) -> None:  # type: ignore[no-untyped-def]
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
+
+
+class _IPv6Server(_BoundedServer):
     address_family = socket.AF_INET6
 
 
 def make_server(
-    folder: str | Path, host: str = "127.0.0.1", port: int = 8000
+    folder: str | Path,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    idle_timeout: float = IDLE_TIMEOUT_S,
+    max_connections: int = MAX_CONNECTIONS,
 ) -> ThreadingHTTPServer:
     """A server (not yet running) for the reports in `folder`; UserError if the port is taken."""
     folder = Path(folder)
@@ -108,8 +152,12 @@ def make_server(
     if not 0 <= port <= 65535:
         raise UserError(f"port {port} is out of range; pass --port between 1 and 65535")
     try:
-        cls = _IPv6Server if ":" in host else ThreadingHTTPServer
-        server = cls((host, port), _handler_for(folder.resolve()))
+        cls = type(
+            "ReportServer",
+            (_IPv6Server if ":" in host else _BoundedServer,),
+            {"max_connections": max_connections},
+        )
+        server = cls((host, port), _handler_for(folder.resolve(), idle_timeout))
     except OSError as e:
         if e.errno == errno.EADDRINUSE:
             raise UserError(
@@ -122,7 +170,6 @@ def make_server(
         raise UserError(
             f"cannot listen on {host}:{port} ({e.strerror}); check --host and --port"
         ) from None
-    server.daemon_threads = True
     return server
 
 

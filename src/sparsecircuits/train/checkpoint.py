@@ -86,15 +86,19 @@ def save_checkpoint(
 
 def load_train_state(run_dir: Path) -> dict[str, Any]:
     """Read `train_state.pt` (tensors and plain containers only: weights_only=True)."""
+    from sparsecircuits.tensorfile import load_torch_file
+
     path = run_dir / STATE_FILE
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except FileNotFoundError as e:
-        raise UserError(f"{path} does not exist; start the run without --resume.") from e
-    except Exception as e:  # a truncated or foreign file
+    if not path.is_file():
+        raise UserError(f"{path} does not exist; start the run without --resume.")
+    state = load_torch_file(
+        path, "training state", "delete the run folder and start again", mmap=False
+    )
+    if not isinstance(state, dict) or "step" not in state:
         raise UserError(
-            f"{path} cannot be read ({e}); delete the run folder and start again."
-        ) from e
+            f"training state {path} is not one sparsecircuits wrote; delete the run folder and start again."
+        )
+    return state
 
 
 def load_run_config(run_dir: Path) -> RunConfig:
