@@ -83,6 +83,13 @@ def main() -> None:
     p.add_argument("--work", type=Path, default=None, help="circuit folder (default: beside --out)")
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--fresh", action="store_true")
+    p.add_argument(
+        "--binarise-up-to",
+        type=int,
+        default=400,
+        help="run the binarisation check only on circuits of at most this many nodes (it costs "
+        "3 forward passes per node: ~1 hour for 1,300 nodes on one CPU thread)",
+    )
     args = p.parse_args()
     work = args.work or args.out.with_suffix("")
     work.mkdir(parents=True, exist_ok=True)

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from sparsecircuits.corpus.sources import SourceOptions
+from sparsecircuits.locks import locked
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -86,6 +87,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     i.set_defaults(func=_info)
 
 
+@locked("out")
 def _build(args: argparse.Namespace) -> int:
     from sparsecircuits.corpus.build import BuildConfig, build_corpus
 

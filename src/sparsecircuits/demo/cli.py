@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from sparsecircuits.locks import locked
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the `demo` sub-command."""
@@ -38,6 +40,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_demo)
 
 
+@locked("out")
 def _demo(args: argparse.Namespace) -> int:
     from sparsecircuits.demo.pipeline import DemoOptions, run_demo
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from sparsecircuits.cli_types import float_in, int_in
 from sparsecircuits.core import ABLATIONS
+from sparsecircuits.locks import locked
 
 
 def _warn(msg: str) -> None:
@@ -97,6 +98,7 @@ def register(subparsers: Any) -> None:
     e.set_defaults(func=_export)
 
 
+@locked("out")
 def _import_model(args: argparse.Namespace) -> int:
     from sparsecircuits.interop.openai_model import import_model
 
@@ -114,6 +116,7 @@ def _import_model(args: argparse.Namespace) -> int:
     return 0
 
 
+@locked("out")
 def _import_circuit(args: argparse.Namespace) -> int:
     from sparsecircuits.errors import UserError
     from sparsecircuits.interop.openai_circuit import import_circuit
@@ -141,6 +144,7 @@ def _import_circuit(args: argparse.Namespace) -> int:
     return 0
 
 
+@locked("out")
 def _export(args: argparse.Namespace) -> int:
     from sparsecircuits.interop.openai_model import export_model
 

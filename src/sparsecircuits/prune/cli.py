@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sparsecircuits.core import ABLATIONS
+from sparsecircuits.locks import locked
 
 if TYPE_CHECKING:
     from sparsecircuits.core.circuit import Circuit
@@ -135,6 +136,7 @@ def _reusable(path: Path, cfg: PruneConfig, sha: str) -> Circuit:
     return c
 
 
+@locked("out")
 def run_cli(args: argparse.Namespace) -> int:
     """Prune every requested task, writing OUT/TASK.json, and print a summary table."""
     from sparsecircuits.core.circuit import save_circuit

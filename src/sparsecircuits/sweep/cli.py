@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from sparsecircuits.locks import locked
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the `sweep` sub-command."""
@@ -22,6 +24,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_sweep)
 
 
+@locked("out")
 def _sweep(args: argparse.Namespace) -> int:
     from sparsecircuits.errors import UserError
     from sparsecircuits.sweep.config import load_sweep

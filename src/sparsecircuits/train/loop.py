@@ -6,6 +6,7 @@ import contextlib
 import ctypes
 import json
 import math
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from sparsecircuits import fileio
+from sparsecircuits import fileio, locks
 from sparsecircuits.errors import UserError
 from sparsecircuits.train import checkpoint as ckpt
 from sparsecircuits.train import distributed as dd
@@ -159,13 +160,23 @@ def train(
 
     `stop_after` ends the loop after that step with a checkpoint, as an interruption would.
     """
-    from sparsecircuits.corpus import BatchSampler, TokenData
-
     out_dir = Path(out_dir)
     t = config.train
     t.validate(getattr(config.model, "block_size", None))
     if out_dir.exists() and not out_dir.is_dir():
         raise UserError(f"--out {out_dir} is a file; give a folder for the run.")
+    # one writer per run folder (under torchrun only rank 0 writes, so only it locks)
+    main_rank = int(os.environ.get("RANK", "0")) == 0
+    with locks.writing(out_dir) if main_rank else contextlib.nullcontext():
+        return _train_locked(config, out_dir, resume, stop_after)
+
+
+def _train_locked(
+    config: RunConfig, out_dir: Path, resume: bool, stop_after: int | None
+) -> dict[str, Any]:
+    from sparsecircuits.corpus import BatchSampler, TokenData
+
+    t = config.train
     has_state = (out_dir / ckpt.STATE_FILE).is_file()
     if not resume and ckpt.holds_run(out_dir):
         raise UserError(
@@ -241,7 +252,7 @@ def _train(
             ) from e
         torch.set_rng_state(state["torch_rng"])
         start = int(state["step"])
-        if info.is_main:
+        if info.is_main and start > 0:  # from step 0 the first evaluation is redone
             rows = _read_metrics(metrics_path, start)
     raw_model = model
     train_model: nn.Module = model
@@ -258,18 +269,22 @@ def _train(
     max_norm = t.grad_rms_clip * math.sqrt(n_params)  # RMS <= clip  <=>  L2 norm <= clip * sqrt(N)
     tokens_per_step = t.batch_size * t.seq_len
 
-    def checkpoint(step: int) -> None:
-        if info.is_main:
+    def checkpoint(step: int, first: bool = False) -> None:
+        if info.is_main and first and not (out_dir.is_dir() and any(out_dir.iterdir())):
+            # the first checkpoint appears with the folder, whole: a kill before the rename
+            # leaves only a staging folder beside it, which the next start removes
+            with fileio.staging_dir(out_dir) as tmp:
+                ckpt.save_checkpoint(tmp, raw_model, optimizer, config, step, corpus_dir)
+                _write_metrics(tmp / ckpt.METRICS_FILE, rows)
+        elif info.is_main:
             ckpt.save_checkpoint(out_dir, raw_model, optimizer, config, step, corpus_dir)
             _write_metrics(metrics_path, rows)
         dd.barrier(info)
 
-    if info.is_main:
-        out_dir.mkdir(parents=True, exist_ok=True)
     if start == 0:
         val_loss, dead = evaluate(raw_model, val_sampler, t.eval_batches, device, info, bf16)
         rows.append({"step": 0, "val_loss": val_loss, "dead_neurons": dead, "fraction": 1.0})
-        checkpoint(0)
+        checkpoint(0, first=not resume)
 
     bar = tqdm(
         total=t.steps, initial=start, desc="train", disable=not info.is_main, dynamic_ncols=True

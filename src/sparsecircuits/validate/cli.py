@@ -6,6 +6,8 @@ import argparse
 import sys
 from typing import Any
 
+from sparsecircuits.locks import locked
+
 
 def register(subparsers: Any) -> None:
     """Add the `validate` sub-command."""
@@ -55,6 +57,7 @@ def register(subparsers: Any) -> None:
     p.set_defaults(func=run_cli)
 
 
+@locked("circuit")
 def run_cli(args: argparse.Namespace) -> int:
     """Validate one circuit file, print the table, and return 0 (the verdict is in the table and file)."""
     from sparsecircuits.validate.config import ValidationConfig, parse_checks
