@@ -14,7 +14,11 @@ import sys
 from sparsecircuits import __version__
 from sparsecircuits.errors import UserError
 
-# In pipeline order; a stage without a cli module yet is skipped.
+# Commands whose work is large matrix products use every core by default; the rest (circuit
+# work on small models: many short forward passes) use one thread, which does not collapse
+# when another process is busy on the cores (measured: one task's pruning took 16-37 s on one
+# thread and 311-1241 s on two with a busy neighbour; benchmarks/results/threads.json).
+ALL_CORES_COMMANDS = ("train", "sweep")
 STAGES = ["corpus", "train", "tasks", "prune", "validate", "report", "sweep", "demo", "interop"]
 
 
@@ -42,7 +46,51 @@ def build_parser() -> argparse.ArgumentParser:
                 continue
             raise
         module.register(sub)
+    _add_threads_option(parser)
     return parser
+
+
+def _add_threads_option(parser: argparse.ArgumentParser) -> None:
+    """Give every sub-command (nested ones included) the same --threads option."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                if not any("--threads" in a.option_strings for a in sub._actions):
+                    sub.add_argument(
+                        "--threads",
+                        type=_positive_int,
+                        default=None,
+                        help="CPU threads (default: all cores for train and sweep, 1 for the rest; "
+                        "or $OMP_NUM_THREADS)",
+                    )
+                _add_threads_option(sub)
+
+
+def _positive_int(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive integer")
+    return int(text)
+
+
+def choose_threads(command: str | None, given: int | None) -> int:
+    """The thread count of a command: --threads, else $OMP_NUM_THREADS, else the command's default."""
+    import os
+
+    if given:
+        return given
+    env = os.environ.get("OMP_NUM_THREADS", "")
+    if env.isdigit() and int(env) > 0:
+        return int(env)
+    return (os.cpu_count() or 1) if command in ALL_CORES_COMMANDS else 1
+
+
+def _apply_threads(n: int) -> None:
+    import os
+    import sys as _sys
+
+    os.environ["OMP_NUM_THREADS"] = str(n)  # read by torch at import and by our C kernels
+    if "torch" in _sys.modules:
+        _sys.modules["torch"].set_num_threads(n)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -52,6 +100,7 @@ def main(argv: list[str] | None = None) -> None:
     if not getattr(args, "func", None):
         parser.print_help()
         sys.exit(2)
+    _apply_threads(choose_threads(args.command, getattr(args, "threads", None)))
     try:
         code = args.func(args)
     except UserError as e:

@@ -1,8 +1,10 @@
 """One writer per folder: an exclusive lock beside every folder (or file) a command writes.
 
-The lock is `flock` on `.NAME.lock` next to the target, so the kernel releases it when its
-holder dies (a stale lock of a killed process is simply taken over), and it works for targets
-that do not exist yet or are renamed into place. The file names its holder (PID, command,
+The lock is `flock` on a file in the user cache named by the target's absolute path
+(`$XDG_CACHE_HOME/sparsecircuits/locks/`), so the kernel releases it when its holder dies (a
+stale lock of a killed process is simply taken over), it works for targets that do not exist
+yet or are renamed into place, and nothing is written next to the target until the command
+itself writes. The file names its holder (PID, command,
 since when) so a second writer is refused with a sentence that says who is writing. Taking
 the lock also removes what a dead writer left behind: its `.*.tmp` files inside the folder
 and its `.NAME.*.tmp` staging folders beside it.
@@ -14,6 +16,7 @@ import contextlib
 import datetime as _dt
 import fcntl
 import functools
+import hashlib
 import json
 import os
 import shlex
@@ -26,8 +29,11 @@ from sparsecircuits.errors import UserError
 
 
 def lock_path(target: Path) -> Path:
-    """The lock file of `target` (a folder or a file)."""
-    return target.parent / f".{target.name}.lock"
+    """The lock file of `target` (a folder or a file), in the user cache."""
+    from sparsecircuits.fileio import user_cache_dir
+
+    key = hashlib.sha256(str(Path(target).resolve()).encode("utf-8")).hexdigest()[:32]
+    return user_cache_dir() / "locks" / f"{key}.lock"
 
 
 def _command() -> str:
@@ -63,8 +69,8 @@ def writing(target: str | Path) -> Iterator[None]:
     """Hold the exclusive write lock of `target` for the block; UserError naming the holder if taken."""
     target = Path(target)
     path = lock_path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     except OSError as e:
         raise UserError(
@@ -80,6 +86,7 @@ def writing(target: str | Path) -> Iterator[None]:
         ) from None
     try:
         info = {
+            "target": str(target.resolve()),
             "pid": os.getpid(),
             "command": _command(),
             "since": _dt.datetime.now().isoformat(timespec="seconds"),

@@ -44,7 +44,11 @@ def train_masks(
     n_batch = min(cfg.batch_size, len(train_pairs))
     try:
         bar = tqdm(
-            range(cfg.steps), desc="mask training", unit="step", disable=not progress, leave=False
+            range(cfg.steps),
+            desc=f"mask training ({torch.get_num_threads()} threads)",
+            unit="step",
+            disable=not progress,
+            leave=False,
         )
         for step in bar:
             pick = torch.randperm(len(train_pairs), generator=gen)[:n_batch].tolist()

@@ -287,7 +287,11 @@ def _train(
         checkpoint(0, first=not resume)
 
     bar = tqdm(
-        total=t.steps, initial=start, desc="train", disable=not info.is_main, dynamic_ncols=True
+        total=t.steps,
+        initial=start,
+        desc=f"train ({torch.get_num_threads()} threads)",
+        disable=not info.is_main,
+        dynamic_ncols=True,
     )
     loss_sum = torch.zeros((), dtype=torch.float64, device=device)
     loss_n = 0
