@@ -136,3 +136,15 @@ def test_an_unwritable_cache_falls_back_to_torch_with_a_warning(fresh_load, monk
     monkeypatch.setenv("XDG_CACHE_HOME", str(blocker))  # the cache folder cannot be made here
     with pytest.warns(UserWarning, match="kernels are unavailable.*not-a-folder"):
         assert not kernels.usable(torch.zeros(4))
+
+
+def test_torch_path_breaks_ties_like_the_kernel(threads, monkeypatch) -> None:
+    """Same kept set (so the same backward mask, so the same circuits) with and without the kernels."""
+    gen = torch.Generator().manual_seed(1)
+    x = torch.randint(-2, 3, (300, 96), generator=gen).float()  # 5 values: ties everywhere
+    x[::3] *= torch.rand(96, generator=gen) < 0.2  # rows with few nonzeros: ties at zero
+    kernel = [kernels.abs_topk_rows(x, k) for k in (1, 7, 48, 95)]
+    monkeypatch.setattr(kernels, "usable", lambda t: False)
+    for k, (y, mask) in zip((1, 7, 48, 95), kernel, strict=True):
+        ref, ref_mask = gpt._abs_topk_masked(x, k)
+        assert torch.equal(y, ref) and torch.equal(mask, ref_mask), k

@@ -167,11 +167,18 @@ def _abs_topk_masked(x: Tensor, k: int, need_mask: bool = True) -> tuple[Tensor,
     int_dtype = _ORDER_DTYPE.get(a.dtype)
     if int_dtype is not None:  # abs() cleared the sign bit, so the integer order is |x|'s order
         a = a.view(int_dtype)
-    idx = a.topk(k, dim=-1, sorted=False).indices
-    y = torch.zeros_like(x).scatter_(-1, idx, x.detach().gather(-1, idx))
+    # Ties at the k-th value go to the first entries, as in the C kernel: which of several equal
+    # (often zero) entries is "kept" decides where the backward passes gradient, so both paths
+    # must choose alike for pruning to give the same circuit with and without the kernels.
+    cut = a.topk(k, dim=-1, sorted=False).values.amin(-1, keepdim=True)
+    above = a > cut
+    tied = a == cut
+    room = k - above.sum(-1, keepdim=True)
+    keep = above | (tied & (tied.cumsum(-1) <= room))
+    y = torch.where(keep, x.detach(), torch.zeros((), dtype=x.dtype, device=x.device))
     if not need_mask:
         return y, None
-    return y, torch.zeros(x.shape, dtype=torch.uint8, device=x.device).scatter_(-1, idx, 1)
+    return y, keep.to(torch.uint8)
 
 
 class _AbsTopK(torch.autograd.Function):
