@@ -167,3 +167,13 @@ def circuit_file(workspace, tmp_path) -> Path:
     dst = tmp_path / "circuit.json"
     shutil.copy(workspace["circuit"], dst)
     return dst
+
+
+@pytest.fixture(scope="session")
+def workspace_prune_args() -> list[str]:
+    """`prune` options that reproduce the workspace circuit's settings (PRUNE) on the command line."""
+    args = ["--target-loss", str(PRUNE["target_loss"])]
+    for k, v in PRUNE.items():
+        if k != "target_loss":
+            args.append(f"--set={k}={str(v).lower() if isinstance(v, bool) else v}")
+    return args

@@ -29,29 +29,7 @@ def prune_hp(workspace) -> dict:
     return read_circuit(workspace["circuit"]).hyperparameters
 
 
-@pytest.fixture(scope="module")
-def prune_sets(prune_hp) -> list[str]:
-    keys = (
-        "n_train",
-        "n_heldout",
-        "max_len",
-        "steps",
-        "batch_size",
-        "mean_tokens",
-        "mean_seq_len",
-        "bank_size",
-        "calibrate",
-        "node_deltas",
-        "lr",
-        "k_coef",
-    )
-    return [
-        f"--set={k}={str(prune_hp[k]).lower() if isinstance(prune_hp[k], bool) else prune_hp[k]}"
-        for k in keys
-    ]
-
-
-def _run(argv: list[str]) -> int:
+def _run(argv: list) -> int:
     with pytest.raises(SystemExit) as e:
         main([str(a) for a in argv])
     return e.value.code
@@ -70,11 +48,11 @@ def imported(workspace, tmp_path_factory) -> dict[str, Path]:
     return {"root": root, "exported": exp, "run": run, "corpus": corpus}
 
 
-def test_import_prune_validate_report(imported, tmp_path, prune_hp, prune_sets):
+def test_import_prune_validate_report(imported, tmp_path, prune_hp, workspace_prune_args):
     run, corpus = imported["run"], imported["corpus"]
     out = tmp_path / "circuits"
     argv = ["prune", run, "--task", TASK, "--out", out, "--corpus", corpus]
-    assert _run([*argv, "--target-loss", prune_hp["target_loss"], *prune_sets]) == 0
+    assert _run([*argv, *workspace_prune_args]) == 0
     path = out / f"{TASK}.json"
     circuit = read_circuit(path)
     assert circuit.counts.nodes > 0 and circuit.losses.circuit <= prune_hp["target_loss"]
@@ -90,8 +68,12 @@ def test_import_prune_validate_report(imported, tmp_path, prune_hp, prune_sets):
     assert node["snippets"]["top"] or node["snippets"]["bottom"]  # from the given corpus
 
 
-def test_prune_without_a_corpus_says_how_to_make_one(imported, tmp_path, capsys, prune_sets):
-    code = _run(["prune", imported["run"], "--task", TASK, "--out", tmp_path, *prune_sets])
+def test_prune_without_a_corpus_says_how_to_make_one(
+    imported, tmp_path, capsys, workspace_prune_args
+):
+    code = _run(
+        ["prune", imported["run"], "--task", TASK, "--out", tmp_path, *workspace_prune_args]
+    )
     assert code == 2
     assert "corpus build --tokenizer" in capsys.readouterr().err
 

@@ -17,32 +17,9 @@ def _run(argv: list) -> int:
     return e.value.code
 
 
-def test_seeds_record_keep_rates_core_and_budget(workspace, tmp_path):
-    hp = read_circuit(workspace["circuit"]).hyperparameters
-    keys = (
-        "n_train",
-        "n_heldout",
-        "max_len",
-        "steps",
-        "batch_size",
-        "mean_tokens",
-        "mean_seq_len",
-        "bank_size",
-        "eval_batch_size",
-        "lr",
-        "k_coef",
-    )
-    sets = [f"--set={k}={hp[k]}" for k in keys] + ["--no-calibrate", "--no-deltas"]
-    argv = [
-        "prune",
-        workspace["run"],
-        "--task",
-        TASK,
-        "--out",
-        tmp_path,
-        "--target-loss",
-        hp["target_loss"],
-    ]
+def test_seeds_record_keep_rates_core_and_budget(workspace, tmp_path, workspace_prune_args):
+    sets = workspace_prune_args
+    argv = ["prune", workspace["run"], "--task", TASK, "--out", tmp_path]
     assert _run([*argv, "--seeds", 3, *sets]) == 0
     c = read_circuit(tmp_path / f"{TASK}.json")
     s = c.stability
