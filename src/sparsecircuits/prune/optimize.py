@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import torch
 from tqdm import tqdm
 
+from sparsecircuits.cli_types import threads_label
 from sparsecircuits.core.ablation import Ablator, soft_interventions
 from sparsecircuits.prune.config import PruneConfig
 from sparsecircuits.prune.mask import heaviside_mask, init_tau
@@ -45,7 +46,7 @@ def train_masks(
     try:
         bar = tqdm(
             range(cfg.steps),
-            desc=f"mask training ({torch.get_num_threads()} threads)",
+            desc=f"mask training ({threads_label()})",
             unit="step",
             disable=not progress,
             leave=False,

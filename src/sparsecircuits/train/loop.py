@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from sparsecircuits import fileio, locks
+from sparsecircuits.cli_types import threads_label
 from sparsecircuits.errors import UserError
 from sparsecircuits.train import checkpoint as ckpt
 from sparsecircuits.train import distributed as dd
@@ -289,7 +290,7 @@ def _train(
     bar = tqdm(
         total=t.steps,
         initial=start,
-        desc=f"train ({torch.get_num_threads()} threads)",
+        desc=f"train ({threads_label()})",
         disable=not info.is_main,
         dynamic_ncols=True,
     )
