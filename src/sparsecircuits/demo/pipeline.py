@@ -167,7 +167,7 @@ def prune_config(n_models: int) -> PruneConfig:
     """Pruning settings: the CPU defaults for tiny-sparse; longer, harder mask training for the zoo.
 
     The zoo's sparse model has 11,264 nodes: 100 mask steps barely prune it (while_return_true
-    kept 3420 nodes, 58,696 edges), 400 steps with k_coef 1e-3 keep 118 / 262 (measured by
+    kept 3407 nodes, 58,383 edges), 400 steps with k_coef 1e-3 keep 118 / 262 (measured by
     `configs/sweep-zoo.toml` and `configs/sweep-zoo-long.toml`). Per-node deltas (one forward per
     kept node) are left out for the zoo to stay within minutes.
     """
