@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-import runpy
+import subprocess
+import sys
 from pathlib import Path
 
 import torch
@@ -14,10 +15,13 @@ DOC = Path(__file__).resolve().parents[2] / "docs" / "interop.md"
 def test_interop_doc_example_runs(tmp_path):
     blocks = re.findall(r"```python\n(.*?)```", DOC.read_text(), flags=re.S)
     assert blocks
-    # nnsight compiles a trace's `with` body from its source file, so the example runs from one
+    # nnsight compiles a trace's `with` body from its source file, so the example runs from one;
+    # in its own interpreter, because importing nnsight changes how later `with` blocks of
+    # exec'd code are traced (it broke the docs/sites.md examples in the same test process)
     script = tmp_path / "interop_example.py"
     script.write_text("\n".join(blocks))
-    runpy.run_path(str(script), run_name="__main__")
+    r = subprocess.run([sys.executable, str(script)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
 
 
 def test_site_modules_hold_no_state_and_keep_the_checkpoint_layout(tiny_model):
