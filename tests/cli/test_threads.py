@@ -23,7 +23,7 @@ def test_default_threads(monkeypatch):
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     assert choose_threads("prune", None) == 1
     assert choose_threads("validate", None) == 1
-    assert choose_threads("train", None) == (os.cpu_count() or 1)
+    assert choose_threads("train", None) == choose_threads("demo", None) == (os.cpu_count() or 1)
     assert choose_threads("prune", 2) == 2
     monkeypatch.setenv("OMP_NUM_THREADS", "2")
     assert choose_threads("prune", None) == 2
