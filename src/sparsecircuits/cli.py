@@ -15,10 +15,10 @@ from sparsecircuits import __version__
 from sparsecircuits.errors import UserError
 
 # Commands whose work is large matrix products (and the demo, run on a machine of its own) use
-# every core by default; the rest (circuit
-# work on small models: many short forward passes) use one thread, which does not collapse
-# when other processes are busy on the cores (zoo-sparse, one task on 2 cores: 54 s on one
-# thread and 34 s on two when idle, 136 s and 213 s when busy; benchmarks/results/threads.json).
+# every core by default; the rest (circuit work on small models: many short forward passes)
+# use one thread, which does not collapse when other processes are busy on the cores
+# (zoo-sparse, one task on 2 cores: 54 s on one thread and 34 s on two when idle, 136 s and
+# 213 s when busy; benchmarks/results/threads.json).
 ALL_CORES_COMMANDS = ("train", "sweep", "demo")
 STAGES = ["corpus", "train", "tasks", "prune", "validate", "report", "sweep", "demo", "interop"]
 
