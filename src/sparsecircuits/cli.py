@@ -12,6 +12,7 @@ import importlib
 import sys
 
 from sparsecircuits import __version__
+from sparsecircuits.cli_types import positive_int
 from sparsecircuits.errors import UserError
 
 # Commands whose work is large matrix products (and the demo, run on a machine of its own) use
@@ -59,18 +60,12 @@ def _add_threads_option(parser: argparse.ArgumentParser) -> None:
                 if not any("--threads" in a.option_strings for a in sub._actions):
                     sub.add_argument(
                         "--threads",
-                        type=_positive_int,
+                        type=positive_int,
                         default=None,
                         help="CPU threads (default: all cores for train, sweep and demo, 1 for the rest; "
                         "or $OMP_NUM_THREADS)",
                     )
                 _add_threads_option(sub)
-
-
-def _positive_int(text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a positive integer")
-    return int(text)
 
 
 def choose_threads(command: str | None, given: int | None) -> int:
@@ -83,6 +78,14 @@ def choose_threads(command: str | None, given: int | None) -> int:
     if env.isdigit() and int(env) > 0:
         return int(env)
     return (os.cpu_count() or 1) if command in ALL_CORES_COMMANDS else 1
+
+
+def threads_label() -> str:
+    """'1 thread' or 'N threads': torch's thread count, for progress lines."""
+    import torch
+
+    n = torch.get_num_threads()
+    return f"{n} thread" + ("s" if n != 1 else "")
 
 
 def _apply_threads(n: int) -> None:

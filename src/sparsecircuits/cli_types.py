@@ -43,11 +43,3 @@ def float_in(lo: float, hi: float = math.inf, open_lo: bool = False) -> Callable
 
 positive_int = int_in(1)
 pair_count = int_in(1, MAX_PAIRS)
-
-
-def threads_label() -> str:
-    """'1 thread' or 'N threads': torch's thread count, for progress lines."""
-    import torch
-
-    n = torch.get_num_threads()
-    return f"{n} thread" + ("s" if n != 1 else "")

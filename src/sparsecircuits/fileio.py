@@ -86,6 +86,20 @@ def staging_dir(final: str | Path) -> Iterator[Path]:
         raise
 
 
+def require_empty_dir(out: Path) -> None:
+    """Refuse an output path that exists and is not an empty folder (a command's new --out)."""
+    from sparsecircuits.errors import UserError
+
+    if not out.exists():
+        return
+    if not out.is_dir():
+        raise UserError(f"output path {out} is a file; choose a new --out folder.")
+    if any(out.iterdir()):
+        raise UserError(
+            f"output folder {out} exists and is not empty; choose a new --out path or empty it."
+        )
+
+
 def user_cache_dir() -> Path:
     """`$XDG_CACHE_HOME/sparsecircuits` (default `~/.cache/sparsecircuits`): caches no stage owns."""
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "sparsecircuits"

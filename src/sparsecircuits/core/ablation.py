@@ -83,9 +83,8 @@ class Ablator:
             raise ValueError("a mixture ablator has no single value; score each of its passes()")
         if self.ablation == "zero":
             return torch.zeros((), dtype=x.dtype, device=x.device)
-        mean = self.means[site].to(x.dtype).to(x.device) if self.means else None
         if self.ablation == "mean":
-            return mean
+            return self.means[site].to(x.dtype).to(x.device)
         assert self._idx is not None, "call draw() before a resample-ablated forward"
         idx = self._idx[: x.shape[0], : x.shape[1]]
         sampled = self.bank[site].to(x.dtype).to(x.device)[idx]
@@ -94,6 +93,7 @@ class Ablator:
         if site not in self._pick:  # sites are visited in forward order: deterministic draws
             width = x.shape[-1]
             self._pick[site] = torch.rand(width, generator=self.generator) < STOCHASTIC_FRACTION
+        mean = self.means[site].to(x.dtype).to(x.device)
         return torch.where(self._pick[site].to(x.device), sampled, mean)
 
 

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
+from sparsecircuits import fileio
 from sparsecircuits.corpus.manifest import FORMAT_VERSION, MANIFEST_FILE, shard_name
 from sparsecircuits.corpus.sources import (
     FILE_KINDS,
@@ -64,18 +65,11 @@ def _split_key(digest: bytes, seed: int) -> float:
 
 def check_out_dir(out: Path) -> None:
     """Refuse an output path that exists and is not an empty folder."""
-    if not out.exists():
-        return
-    if not out.is_dir():
-        raise UserError(f"output path {out} is a file; choose a new --out folder.")
-    if (out / MANIFEST_FILE).exists():
+    if out.is_dir() and (out / MANIFEST_FILE).exists():
         raise UserError(
             f"{out} already holds a corpus; choose a new --out path or delete that folder first."
         )
-    if any(out.iterdir()):
-        raise UserError(
-            f"output folder {out} exists and is not empty; choose a new --out path or empty it."
-        )
+    fileio.require_empty_dir(out)
 
 
 @dataclass

@@ -43,11 +43,6 @@ class ImportedModel:
     nonzero: int
 
 
-def _empty_out(out: Path) -> None:
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise UserError(f"--out {out} already exists and is not empty; choose a new folder.")
-
-
 def _tokenizer_dir(given: Path | None) -> Path:
     if given is None and os.environ.get(TOKENIZER_ENV):
         given = Path(os.environ[TOKENIZER_ENV])
@@ -83,7 +78,7 @@ def import_model(
             f"{src} is not one of the authors' model folders (it needs {CONFIG_FILE} and "
             f"{WEIGHTS_FILE}); pass the folder that holds both."
         )
-    _empty_out(out)
+    fileio.require_empty_dir(out)
     tok_dir = _tokenizer_dir(tokenizer_dir)
     tokenizer = Tokenizer.load_gpt2(tok_dir / GPT2_VOCAB_FILE, tok_dir / GPT2_ENCODER_FILE)
     raw = _read_json(config_path)
@@ -145,7 +140,7 @@ def export_model(run_dir: Path, out: Path) -> Path:
     """Write the run's model as beeg_config.json + final_model.pt (+ its tokenizer as vocab.bpe and encoder.json)."""
     from sparsecircuits.train import load_run
 
-    _empty_out(out)
+    fileio.require_empty_dir(out)
     run = load_run(run_dir)
     beeg = config_to_openai(run.model.config)
     state = state_to_openai(run.model)

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import TYPE_CHECKING
 
-from sparsecircuits.core.nodes import Keep, ids_from_keep, keep_from_ids, parse_node_id, site_widths
+from sparsecircuits.core.nodes import keep_from_ids, parse_node_id, site_widths
 from sparsecircuits.prune.edges import count_edges
 
 if TYPE_CHECKING:
@@ -59,8 +59,3 @@ def connected_nodes(model: SparseGPT, ids: list[str]) -> list[str]:
         if len(kept) == len(alive):
             return kept
         alive = kept
-
-
-def connected_keep(model: SparseGPT, keep: Keep) -> Keep:
-    """`keep` without its disconnected nodes (every site present, as keep masks)."""
-    return keep_from_ids(site_widths(model), connected_nodes(model, ids_from_keep(keep)))

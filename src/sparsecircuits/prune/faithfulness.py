@@ -42,20 +42,24 @@ def faithfulness_curve(
     keep_top: Callable[[int], Keep],
     n_nodes: int,
     circuit_nodes: int,
+    full: float,
     stats: ActivationStats | None,
     seed: int,
     chunk: int,
 ) -> FaithfulnessCurve:
-    """The curves under mean, zero and resample ablation (mean and resample need `stats`)."""
+    """The curves under mean, zero and resample ablation (mean and resample need `stats`);
+    `full` is the whole model's held-out loss, which is also the loss with every node kept."""
     sizes = sorted({round(f * n_nodes) for f in FRACTIONS} | {circuit_nodes})
     fractions = [k / n_nodes for k in sizes]
     ablations = [a for a in CURVE_ABLATIONS if a == "zero" or stats is not None]
-    full = evaluate(model, heldout, None, Ablator("zero"), chunk=chunk).loss
     losses: dict[str, list[float]] = {}
     faith: dict[str, list[float | None]] = {}
     for a in ablations:
         row = []
         for k in sizes:
+            if k == n_nodes:  # nothing ablated: the plain forward
+                row.append(full)
+                continue
             ablator = Ablator.of(a, stats, seed)
             row.append(evaluate(model, heldout, keep_top(k), ablator, chunk=chunk).loss)
         losses[a] = [round(v, 6) for v in row]

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import torch
 from tqdm import tqdm
 
-from sparsecircuits.cli_types import threads_label
+from sparsecircuits.cli import threads_label
 from sparsecircuits.core.ablation import Ablator, soft_interventions
 from sparsecircuits.prune.config import PruneConfig
 from sparsecircuits.prune.mask import heaviside_mask, init_tau

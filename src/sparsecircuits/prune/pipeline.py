@@ -34,7 +34,7 @@ from sparsecircuits.errors import UserError
 from sparsecircuits.prune.bisect import bisect_size, rank_nodes
 from sparsecircuits.prune.calibrate import calibrated_loss, fit_calibration
 from sparsecircuits.prune.config import PruneConfig
-from sparsecircuits.prune.connect import connected_keep
+from sparsecircuits.prune.connect import connected_nodes
 from sparsecircuits.prune.edges import count_edges
 from sparsecircuits.prune.faithfulness import faithfulness_curve
 from sparsecircuits.prune.optimize import train_masks
@@ -147,6 +147,7 @@ def find_circuit(
             size.keep_top,
             tau.numel(),
             count(keep),
+            full.loss,
             stats,
             cfg.seed,
             cfg.eval_batch_size,
@@ -173,10 +174,12 @@ def connect(
     stats: ActivationStats | None,
 ) -> tuple[Keep, Connectivity]:
     """`keep` without the nodes no path joins to input and logits, if it still meets the target."""
-    from sparsecircuits.core.nodes import ids_from_keep
+    from sparsecircuits.core.nodes import ids_from_keep, keep_from_ids
 
-    conn = connected_keep(model, keep)
-    dropped = sorted(set(ids_from_keep(keep)) - set(ids_from_keep(conn)))
+    ids = ids_from_keep(keep)
+    alive = connected_nodes(model, ids)
+    conn = keep_from_ids(site_widths(model), alive)
+    dropped = sorted(set(ids) - set(alive))
 
     def score(k: Keep) -> float:
         ablator = Ablator.of(cfg.ablation, stats, cfg.seed)

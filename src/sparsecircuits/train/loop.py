@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from sparsecircuits import fileio, locks
-from sparsecircuits.cli_types import threads_label
+from sparsecircuits.cli import threads_label
 from sparsecircuits.errors import UserError
 from sparsecircuits.train import checkpoint as ckpt
 from sparsecircuits.train import distributed as dd
