@@ -121,75 +121,17 @@ def timed(args: list[str], log: Path) -> dict:
     }
 
 
-def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--out", type=Path, required=True)
-    p.add_argument("--density", type=float, default=1 / 64)
-    p.add_argument("--prune-steps", type=int, default=10)
-    p.add_argument("--work", type=Path, default=None, help="scratch folder (default: a temp one)")
-    args = p.parse_args()
-    work = args.work or Path(tempfile.mkdtemp(prefix="bench-import-"))
-    log = work / "log.txt"
-    work.mkdir(parents=True, exist_ok=True)
-    cli: list[str] = []
-
-    from sparsecircuits.corpus import Tokenizer
-
-    std = Path(sysconfig.get_paths()["stdlib"])
-    src_code = work / "code"
-    src_code.mkdir(exist_ok=True)
-    for name in STDLIB_SAMPLE:
-        shutil.copy(std / name, src_code / name)
-    tok = Tokenizer.train([(src_code / n).read_text() for n in STDLIB_SAMPLE], vocab_size=2048)
-    tok.save_gpt2(work / "tok")
-
-    size = write_yolo1(work / "src", args.density)
-    result = {
-        "model": {**YOLO1, "weight_density": args.density},
-        "file_bytes": size,
-        "threads": torch.get_num_threads(),
-        "cpu_count": os.cpu_count(),
-        "load_average_1min_before": os.getloadavg()[0],
-    }
-    result["import"] = timed(
-        cli
-        + [
-            "import",
-            "openai",
-            str(work / "src"),
-            "--out",
-            str(work / "run"),
-            "--tokenizer",
-            str(work / "tok"),
-        ],
-        log,
-    )
-    baseline = timed([], log)["peak_rss_mib"]  # the interpreter with torch, doing nothing
-    result["import"]["interpreter_baseline_rss_mib"] = baseline
-    result["import"]["peak_rss_above_baseline_over_file_size"] = round(
-        (result["import"]["peak_rss_mib"] - baseline) * 2**20 / size, 2
-    )
-    result["corpus"] = timed(
-        cli
-        + [
-            "corpus",
-            "build",
-            "--tokenizer",
-            str(work / "run"),
-            "--source",
-            str(src_code),
-            "--out",
-            str(work / "corpus"),
-            "--val-fraction",
-            "0.34",
-        ],
-        log,
-    )
-    prune_settings = [
+def prune_settings(run: Path, corpus: Path, steps: int) -> list[str]:
+    """`prune` of single_double_quote at reduced settings (few mask steps, 4096 mean tokens)."""
+    return [
+        "prune",
+        str(run),
+        "--corpus",
+        str(corpus),
+        "--task",
+        "single_double_quote",
         "--steps",
-        str(args.prune_steps),
-        "--target-loss",
-        "50",
+        str(steps),
         "--no-deltas",
         "--no-calibrate",
         "--set",
@@ -203,19 +145,86 @@ def main() -> None:
         "--set",
         "n_heldout=32",
     ]
+
+
+def prepare_imported(work: Path, density: float) -> dict:
+    """Write the csp_yolo1-shaped model, import it and build a small corpus with its tokenizer,
+    all under `work`; returns what was measured, and the paths as `run`, `corpus`, `log`."""
+    from sparsecircuits.corpus import Tokenizer
+
+    log = work / "log.txt"
+    work.mkdir(parents=True, exist_ok=True)
+    std = Path(sysconfig.get_paths()["stdlib"])
+    src_code = work / "code"
+    src_code.mkdir(exist_ok=True)
+    for name in STDLIB_SAMPLE:
+        shutil.copy(std / name, src_code / name)
+    tok = Tokenizer.train([(src_code / n).read_text() for n in STDLIB_SAMPLE], vocab_size=2048)
+    tok.save_gpt2(work / "tok")
+
+    size = write_yolo1(work / "src", density)
+    result = {
+        "model": {**YOLO1, "weight_density": density},
+        "file_bytes": size,
+        "threads": torch.get_num_threads(),
+        "cpu_count": os.cpu_count(),
+        "load_average_1min_before": os.getloadavg()[0],
+    }
+    run, corpus = work / "run", work / "corpus"
+    result["import"] = timed(
+        [
+            "import",
+            "openai",
+            str(work / "src"),
+            "--out",
+            str(run),
+            "--tokenizer",
+            str(work / "tok"),
+        ],
+        log,
+    )
+    baseline = timed([], log)["peak_rss_mib"]  # the interpreter with torch, doing nothing
+    result["import"]["interpreter_baseline_rss_mib"] = baseline
+    result["import"]["peak_rss_above_baseline_over_file_size"] = round(
+        (result["import"]["peak_rss_mib"] - baseline) * 2**20 / size, 2
+    )
+    result["corpus"] = timed(
+        [
+            "corpus",
+            "build",
+            "--tokenizer",
+            str(run),
+            "--source",
+            str(src_code),
+            "--out",
+            str(corpus),
+            "--val-fraction",
+            "0.34",
+        ],
+        log,
+    )
+    return {**result, "run": run, "corpus": corpus, "log": log}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--density", type=float, default=1 / 64)
+    p.add_argument("--prune-steps", type=int, default=10)
+    p.add_argument("--work", type=Path, default=None, help="scratch folder (default: a temp one)")
+    args = p.parse_args()
+    work = args.work or Path(tempfile.mkdtemp(prefix="bench-import-"))
+    result = prepare_imported(work, args.density)
+    log = result.pop("log")
+    run, corpus = result.pop("run"), result.pop("corpus")
     result["prune"] = timed(
-        cli
-        + [
-            "prune",
-            str(work / "run"),
-            "--corpus",
-            str(work / "corpus"),
-            "--task",
-            "single_double_quote",
+        [
+            *prune_settings(run, corpus, args.prune_steps),
+            "--target-loss",
+            "50",
             "--out",
             str(work / "circuits"),
-        ]
-        + prune_settings,
+        ],
         log,
     )
     circuit = json.loads((work / "circuits" / "single_double_quote.json").read_text())

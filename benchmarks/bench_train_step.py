@@ -32,9 +32,10 @@ import torch.nn.functional as F
 
 from sparsecircuits import kernels
 from sparsecircuits.fileio import atomic_write_json
+from sparsecircuits.memory import reuse_freed_memory
 from sparsecircuits.model import SparseGPT
 from sparsecircuits.train.config import load_config
-from sparsecircuits.train.loop import make_optimizer, reuse_freed_memory
+from sparsecircuits.train.loop import make_optimizer
 from sparsecircuits.train.sparsity import project_to_sparsity
 
 LIMIT = 1.15  # issue 3: sparse/dense step time on this machine
@@ -95,7 +96,7 @@ def main() -> None:
         "--malloc-defaults",
         action="store_true",
         help="leave glibc's allocator as it is (the trainer raises its thresholds on a CPU: "
-        "sparsecircuits.train.loop.reuse_freed_memory)",
+        "sparsecircuits.memory.reuse_freed_memory)",
     )
     ap.add_argument("--out", default="benchmarks/results/train_step.json")
     args = ap.parse_args()

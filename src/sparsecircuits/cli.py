@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from sparsecircuits import __version__
 from sparsecircuits.cli_types import positive_int
 from sparsecircuits.errors import UserError
+from sparsecircuits.memory import reuse_freed_memory
 
 # Commands whose work is large matrix products (and the demo, run on a machine of its own) use
 # every core by default; the rest (circuit work on small models: many short forward passes)
@@ -48,12 +50,12 @@ def build_parser() -> argparse.ArgumentParser:
                 continue
             raise
         module.register(sub)
-    _add_threads_option(parser)
+    _add_common_options(parser)
     return parser
 
 
-def _add_threads_option(parser: argparse.ArgumentParser) -> None:
-    """Give every sub-command (nested ones included) the same --threads option."""
+def _add_common_options(parser: argparse.ArgumentParser) -> None:
+    """Give every sub-command (nested ones included) the same --threads and --sparse-exec."""
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction):
             for sub in action.choices.values():
@@ -65,7 +67,15 @@ def _add_threads_option(parser: argparse.ArgumentParser) -> None:
                         help="CPU threads (default: all cores for train, sweep and demo, 1 for the rest; "
                         "or $OMP_NUM_THREADS)",
                     )
-                _add_threads_option(sub)
+                    sub.add_argument(
+                        "--sparse-exec",
+                        choices=("auto", "on", "off"),
+                        default=None,
+                        help="run a loaded model's sparse matrices from compressed copies: auto "
+                        "(default; those under 1/3 nonzero), on, off (docs/sparse-exec.md; or "
+                        "$SPARSECIRCUITS_SPARSE_EXEC). Training always runs dense.",
+                    )
+                _add_common_options(sub)
 
 
 def choose_threads(command: str | None, given: int | None) -> int:
@@ -105,6 +115,9 @@ def main(argv: list[str] | None = None) -> None:
         parser.print_help()
         sys.exit(2)
     _apply_threads(choose_threads(args.command, getattr(args, "threads", None)))
+    reuse_freed_memory()
+    if getattr(args, "sparse_exec", None):  # the environment: sweep and DDP workers inherit it
+        os.environ["SPARSECIRCUITS_SPARSE_EXEC"] = args.sparse_exec
     try:
         code = args.func(args)
     except UserError as e:

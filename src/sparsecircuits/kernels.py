@@ -1,4 +1,5 @@
-"""Exact top-k selection kernels for CPU tensors (C, in kernels.c): AbsTopK's rows and the projection.
+"""CPU kernels (C, in kernels.c): exact top-k selection (AbsTopK's rows, the projection) and the
+sparse-weight product of frozen models (`spmm`, used by model/sparse_exec.py).
 
 Why: torch.topk on a CPU sorts (value, index) pairs row by row; at our widths (128-1024) AbsTopK
 was a third of a training step and the projection another tenth. Both only need a threshold:
@@ -103,7 +104,9 @@ def _load() -> ctypes.CDLL | None:
     lib.sc_abs_topk.argtypes = [ptr, ptr, ptr, i64, i32, i32, i32]
     lib.sc_mask_grad.argtypes = [ptr, ptr, ptr, i64, i32]
     lib.sc_project.argtypes = [ptr, ptr, i64, i32, i32, i64, i32]
+    lib.sc_spmm.argtypes = [ptr, i64, i32, ptr, ptr, ptr, i32, ptr, i32]
     lib.sc_abs_topk.restype = lib.sc_mask_grad.restype = lib.sc_project.restype = None
+    lib.sc_spmm.restype = None
     return lib
 
 
@@ -185,3 +188,26 @@ def project_(weight: torch.Tensor, k: int, min_row_nonzeros: int) -> None:
         return
     keys = _keys.get(n)
     _library().sc_project(w.data_ptr(), keys.data_ptr(), n, cols, j, k, _threads(n))
+
+
+def spmm(
+    x: torch.Tensor, indptr: torch.Tensor, indices: torch.Tensor, values: torch.Tensor, d_out: int
+) -> torch.Tensor:
+    """x [n, d_in] times the transpose of the CSR matrix [d_out, d_in] given by int32 `indptr`,
+    int32 `indices` and float32 `values`: y [n, d_out]. `x` must pass `usable`. Each output is
+    summed in CSR order by one thread, so the result does not depend on the thread count."""
+    n, d_in = x.shape
+    y = torch.empty(n, d_out)
+    work = n * max(indices.numel(), d_out)
+    _library().sc_spmm(
+        x.data_ptr(),
+        n,
+        d_in,
+        indptr.data_ptr(),
+        indices.data_ptr(),
+        values.data_ptr(),
+        d_out,
+        y.data_ptr(),
+        _threads(work),
+    )
+    return y

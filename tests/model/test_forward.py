@@ -99,6 +99,25 @@ def test_sink_attention_by_hand():
     torch.testing.assert_close(got, ref_sink_attention(q, k, v, attn.sink_logit, 1 / math.sqrt(D)))
 
 
+@pytest.mark.parametrize("shape", [(2, 3, 5, 4), (4, 128, 32, 8), (3, 16, 33, 16)])
+def test_sink_attention_on_cpu_is_bitwise_sdpa_with_the_mask(shape):
+    """The CPU path spells out SDPA's math steps; the bundled models' circuits rely on equality."""
+    B, H, T, D = shape
+    gen = torch.Generator().manual_seed(T)
+    q, k, v = (torch.randn(B, H, T, D, generator=gen) for _ in range(3))
+    attn = AttentionSink(H)
+    with torch.no_grad():
+        attn.sink_logit.normal_(generator=gen)
+    z = k.new_zeros(B, H, 1, D)
+    visible = torch.ones(T, T + 1, dtype=torch.bool).tril(diagonal=1)
+    mask = torch.zeros(T, T + 1).masked_fill(~visible, -math.inf)
+    mask = mask + torch.nn.functional.pad(attn.sink_logit.view(H, 1, 1), (0, T))
+    want = torch.nn.functional.scaled_dot_product_attention(
+        q, torch.cat([z, k], 2), torch.cat([z, v], 2), attn_mask=mask, scale=D**-0.5
+    )
+    assert torch.equal(attn(q, k, v, scale=D**-0.5), want)
+
+
 def test_sink_gradient_float32_matches_reference():
     cfg = ModelConfig(**TINY)
     model = random_model(cfg).float()

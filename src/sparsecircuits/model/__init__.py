@@ -1,5 +1,6 @@
 """The model: ModelConfig, SparseGPT and its node sites (see docs/sites.md)."""
 
+from sparsecircuits.model import sparse_exec
 from sparsecircuits.model.gpt import (
     RESID_SITES,
     RESID_TOPK_SITES,
@@ -9,4 +10,12 @@ from sparsecircuits.model.gpt import (
     abs_topk,
 )
 
-__all__ = ["RESID_SITES", "RESID_TOPK_SITES", "SITES", "ModelConfig", "SparseGPT", "abs_topk"]
+__all__ = [
+    "sparse_exec",
+    "RESID_SITES",
+    "RESID_TOPK_SITES",
+    "SITES",
+    "ModelConfig",
+    "SparseGPT",
+    "abs_topk",
+]

@@ -19,6 +19,7 @@ from torch import Tensor, nn
 
 from sparsecircuits import kernels
 from sparsecircuits.errors import UserError
+from sparsecircuits.model.sparse_exec import SparseWeight, wanted
 
 # The eight node sites of every layer, in forward order. A site name is "{layer}.{site}".
 SITES: tuple[str, ...] = (
@@ -250,14 +251,18 @@ class Site(nn.Module):
 
 
 class Linear(nn.Module):
-    """y = x W^T + b with W [out, in] and an optional bias."""
+    """y = x W^T + b with W [out, in] and an optional bias. With `sparse` set (sparse execution of
+    a frozen model, model/sparse_exec.py) the product runs from a compressed copy of W."""
 
     def __init__(self, d_in: int, d_out: int, bias: bool) -> None:
         super().__init__()
         self.weight = nn.Parameter(torch.empty(d_out, d_in))
         self.bias = nn.Parameter(torch.empty(d_out)) if bias else None
+        self.sparse: SparseWeight | None = None
 
     def forward(self, x: Tensor) -> Tensor:
+        if self.sparse is not None and self.sparse.enabled and self.sparse.applies(x, self.weight):
+            return self.sparse.linear(x, self.weight, self.bias)
         return F.linear(x, self.weight, self.bias)
 
 
@@ -324,7 +329,14 @@ class AttentionSink(nn.Module):
             ~visible, -math.inf
         )
         mask = mask + F.pad(self.sink_logit.to(q.dtype).view(H, 1, 1), (0, T))  # [H, T, T+1]
-        return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, scale=scale)
+        if q.device.type != "cpu":
+            return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, scale=scale)
+        # On a CPU, SDPA with a mask runs these very steps (bitwise equal: tests/model/
+        # test_forward.py) plus a check for rows with every key masked, which the always-visible
+        # sink rules out; skipping it measured a quarter of attention's time at 128 heads.
+        sf = math.sqrt(scale)
+        att = torch.matmul(q * sf, k.transpose(-2, -1) * sf) + mask
+        return torch.matmul(torch.softmax(att, dim=-1), v)
 
 
 class CausalSelfAttention(nn.Module):
@@ -538,13 +550,29 @@ class SparseGPT(nn.Module):
             rows = torch.arange(B, device=idx.device)
             x, cur = x[rows, last_pos], idx[rows, last_pos]
         x = self.transformer.ln_f(x)
-        w_u = self.transformer.wte.weight if self.lm_head is None else self.lm_head.weight
-        logits = F.linear(x, w_u)
+        if self.lm_head is None:
+            logits = F.linear(x, self.transformer.wte.weight)
+        else:
+            logits = self.lm_head(x)
         if self.final_logits_bias is not None:
             logits = logits + self.final_logits_bias
         if self.bigram_table is not None:
             logits = logits + F.embedding(cur, self.bigram_table).to(logits.dtype)
         return logits
+
+    def set_sparse_execution(self, mode: str) -> int:
+        """Run frozen products sparse ("on"), below the density crossover ("auto") or never
+        ("off"); see model/sparse_exec.py. Returns how many matrices now run sparse."""
+        n = 0
+        for module in self.modules():
+            if isinstance(module, Linear):
+                use = wanted(module.weight, mode)
+                if use and module.sparse is None:
+                    module.sparse = SparseWeight(module.weight)
+                if module.sparse is not None:  # kept when off: switching back does not repack
+                    module.sparse.enabled = use
+                n += use
+        return n
 
     # -- node sites ----------------------------------------------------------------------------
 

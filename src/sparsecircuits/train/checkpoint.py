@@ -168,7 +168,7 @@ def usable_device(name: str) -> torch.device:
 def load_run(run_dir: str | Path, device: str = "cpu") -> Run:
     """Load a run folder's model (eval mode), tokenizer and config."""
     from sparsecircuits.corpus import Tokenizer
-    from sparsecircuits.model import SparseGPT
+    from sparsecircuits.model import SparseGPT, sparse_exec
 
     target = usable_device(device)
     run_dir = Path(run_dir)
@@ -196,6 +196,7 @@ def load_run(run_dir: str | Path, device: str = "cpu") -> Run:
         ) from e
     load_weights(model, weights)
     model.to(target).eval()
+    model.set_sparse_execution(sparse_exec.current_mode())  # a loaded run is a frozen model
     corpus = Path(config.train.corpus) if config.train.corpus else None
     return Run(
         model=model,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import json
 import math
 import os
@@ -18,6 +17,7 @@ from torch import nn
 from sparsecircuits import fileio, locks
 from sparsecircuits.cli import threads_label
 from sparsecircuits.errors import UserError
+from sparsecircuits.memory import reuse_freed_memory
 from sparsecircuits.train import checkpoint as ckpt
 from sparsecircuits.train import distributed as dd
 from sparsecircuits.train.config import RunConfig
@@ -25,26 +25,6 @@ from sparsecircuits.train.schedule import fraction_at, lr_at
 from sparsecircuits.train.sparsity import densities, project_to_sparsity
 
 EVAL_SEED_OFFSET = 1_000_003  # the val batches use their own fixed seed, same at every eval
-
-
-_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt parameters
-
-
-def reuse_freed_memory() -> None:
-    """Make glibc keep freed large blocks in the heap for reuse (a no-op without glibc).
-
-    By default glibc returns every block above its mmap threshold (at most 32 MB) to the OS on
-    free, and the next step maps it again, zero-filled one 4 KB page fault at a time. For CPU
-    training at the paper-1x shape a dense step took 17.9 s with 2.2M page faults; with both
-    thresholds raised, 11.0 s and none (benchmarks/bench_train_step.py, --malloc-defaults and
-    not). The cost: the process keeps its peak memory until it exits.
-    """
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-        libc.mallopt(_M_MMAP_THRESHOLD, 1 << 30)
-        libc.mallopt(_M_TRIM_THRESHOLD, 2**31 - 1)
-    except (OSError, AttributeError):  # not glibc (macOS, musl): their allocators differ anyway
-        pass
 
 
 def build_model(config: RunConfig) -> nn.Module:

@@ -113,7 +113,7 @@ def _prune_control_once(
 
 def random_init_model(run: Run, seed: int) -> SparseGPT:
     """A freshly initialised model of the run's config, projected to the run's weight sparsity."""
-    from sparsecircuits.model import SparseGPT
+    from sparsecircuits.model import SparseGPT, sparse_exec
     from sparsecircuits.train.sparsity import project_to_sparsity
 
     mcfg = dataclasses.replace(run.config.model)
@@ -121,6 +121,7 @@ def random_init_model(run: Run, seed: int) -> SparseGPT:
     tcfg = run.config.train
     project_to_sparsity(model, tcfg.target_fraction, tcfg.min_row_nonzeros, tcfg)
     device = next(run.model.parameters()).device
+    model.set_sparse_execution(sparse_exec.current_mode())  # frozen, like a loaded run
     return model.to(device).eval()
 
 
