@@ -256,7 +256,7 @@
       return el("tr", null, el("td", null, el("code", { text: k })), el("td", null, passed),
         el("td", null, kvTable(ch, skip)),
         el("td", { class: "rule", text: ch.threshold !== undefined ? String(ch.threshold) : "" }),
-        el("td", { class: "num muted", text: isNum(ch.seconds) ? fmt(ch.seconds, 1) + " s" : "" }));
+        el("td", { class: "num muted", text: isNum(ch.seconds) && ch.seconds > 0 ? fmt(ch.seconds, 1) + " s" : "" }));
     });
     var cfg = v.config && typeof v.config === "object" ? v.config : null;
     return el("div", { class: "validation" }, el("p", { class: "small" }, "Validation: ", verdictBadge(c),
