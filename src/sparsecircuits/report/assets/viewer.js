@@ -236,7 +236,7 @@
   };
   function kvTable(obj, skip) {
     var rows = Object.keys(obj).filter(function (k) { return !skip[k] && fmtValue(obj[k]) !== null; }).map(function (k) {
-      return el("tr", null, el("th", { text: VALUE_WORDS[k] || k.replace(/_/g, " ") }), el("td", { class: "num", text: fmtValue(obj[k]) }));
+      return el("tr", null, el("th", { text: VALUE_WORDS[k] || k.replace(/_/g, " ") }), el("td", { class: isNum(obj[k]) ? "num" : "text", text: fmtValue(obj[k]) }));
     });
     return rows.length ? el("table", { class: "kv-table" }, el("tbody", null, rows)) : el("span", { class: "muted", text: "\u2014" });
   }
@@ -946,8 +946,8 @@
       el("span", { class: "muted", text: " (" + ((p.cls === "pos") === (p.logit_diff > 0) ? "right" : "wrong") + " answer; this prompt should continue with " + (p.cls === "pos" ? "A" : "B") + ")" })));
     var ids = Object.keys(p.direct).sort(function (a, b) { return Math.abs(p.direct[b]) - Math.abs(p.direct[a]); }).slice(0, 12);
     var sum = 0;
-    Object.keys(p.direct).forEach(function (k) { if (/resid_delta$/.test(k)) sum += p.direct[k]; });
-    detail.appendChild(el("p", { class: "small muted", text: "the kept residual writes add up to " + fmtSigned(sum) + " of it directly; the rest comes from the embedding, the bigram table and the ablated-free rest of the model" }));
+    Object.keys(p.direct).forEach(function (k) { if (/resid_delta:/.test(k)) sum += p.direct[k]; });
+    detail.appendChild(el("p", { class: "small muted", text: "the kept residual writes add up to " + fmtSigned(sum) + " of it directly; the rest comes from the embedding, the bigram table and the model's other residual writes" }));
     detail.appendChild(el("table", { class: "checks trace-table" }, el("thead", null, el("tr", null, el("th", { text: "node" }),
       el("th", { class: "num", text: "activation" }), el("th", { class: "num", text: "direct A\u2212B", title: GLOSSARY["direct A\u2212B"] }))),
       el("tbody", null, ids.map(function (id) {
