@@ -52,7 +52,7 @@ def main() -> None:
             browser.close()
         if errors:
             raise SystemExit(f"page errors: {errors}")
-        img = Image.open(raw).convert("RGB").quantize(colors=128)
+        img = Image.open(raw).convert("RGB").quantize(colors=256, method=Image.Quantize.FASTOCTREE)
         args.out.parent.mkdir(parents=True, exist_ok=True)
         img.save(args.out, optimize=True)
     print(f"wrote {args.out} ({args.out.stat().st_size / 1024:.0f} KiB)")
