@@ -49,3 +49,19 @@ def test_resid_writes_and_embedding_add_up_to_the_logit_difference(tiny_run: Pat
         for row, sink in zip(h.weights, h.sink, strict=True):
             assert abs(sum(row) + sink - 1.0) < 0.02
     assert set(trace.logit_weights) == set(writes)
+
+
+def test_report_prompts_are_the_circuits_own_length(run_circuit: Path, tmp_path: Path) -> None:
+    import json
+
+    from sparsecircuits.report.build import ReportOptions, build_report
+
+    data = json.loads(run_circuit.read_text())
+    data["hyperparameters"]["max_len"] = 12  # as if pruned on 12-token prompts
+    path = tmp_path / "short.json"
+    path.write_text(json.dumps(data))
+    html = build_report(path, ReportOptions(snippets=False, n_class_pairs=8, n_examples=2))
+    view = json.loads(html.split('id="report-data">', 1)[1].split("</script>", 1)[0])["circuits"][0]
+    lengths = [len(e["tokens"]) for e in view["examples"]]
+    lengths += [len(p["tokens"]) for p in view["trace"]["prompts"]]
+    assert lengths and max(lengths) <= 12
