@@ -16,6 +16,7 @@ from sparsecircuits.report.render import render_html
 from sparsecircuits.report.snippets import SnippetConfig
 
 if TYPE_CHECKING:
+    from sparsecircuits.report.attribution import Trace
     from sparsecircuits.train.checkpoint import Run
 
 
@@ -30,14 +31,16 @@ class ReportOptions:
     snippet: SnippetConfig = field(default_factory=SnippetConfig)
     n_class_pairs: int = 128  # held-out pairs for the per-class mean activations
     n_examples: int = 3  # held-out pairs shown with per-token activations
+    n_trace_pairs: int = 8  # held-out pairs traced (logit attribution, attention, prompt traces)
     device: str = "cpu"
     title: str = "sparsecircuits report"
 
 
 def task_analysis(
     run: Run, path: Path, circuit: Circuit, node_ids: list[str], opts: ReportOptions
-) -> tuple[dict[str, dict[str, Any]], list[dict[str, Any]]]:
-    """Per-node mean activation on each class (last token) and example prompts with activations.
+) -> tuple[dict[str, dict[str, Any]], list[dict[str, Any]], Trace | None]:
+    """Per-node mean activation on each class (last token), example prompts with activations, and
+    the trace (logit attribution, attention patterns, per-prompt node values; `attribution.py`).
 
     The prompts are the circuit's own: held-out pairs at the prompt length it was pruned at.
     """
@@ -48,9 +51,10 @@ def task_analysis(
         node_activations,
         pad_prompts,
     )
+    from sparsecircuits.report.attribution import trace_circuit
 
     task = circuit_task(circuit, path)
-    n = max(opts.n_class_pairs, opts.n_examples)
+    n = max(opts.n_class_pairs, opts.n_examples, opts.n_trace_pairs)
     max_len = circuit.hyperparameters.get("max_len")
     length = prompt_length(run.model, max_len if isinstance(max_len, int) else None)
     pairs = task.pairs(run.tokenizer, n, split="heldout", seed=circuit.task.seed, max_len=length)
@@ -91,7 +95,12 @@ def task_analysis(
                     else {},
                 }
             )
-    return per_node, examples
+    trace = (
+        trace_circuit(run.model, run.tokenizer, pairs, node_ids, opts.n_trace_pairs)
+        if opts.n_trace_pairs
+        else None
+    )
+    return per_node, examples, trace
 
 
 def analyse_circuit(
@@ -118,8 +127,9 @@ def analyse_circuit(
     notes: list[str] = []
     info: dict[str, dict[str, Any]] = {n: {} for n in node_ids}
     examples = None
+    trace = None
     try:
-        per_node, examples = task_analysis(run, path, circuit, node_ids, opts)
+        per_node, examples, trace = task_analysis(run, path, circuit, node_ids, opts)
         for k, v in per_node.items():
             info[k].update(v)
     except (UserError, ImportError) as e:
@@ -136,7 +146,14 @@ def analyse_circuit(
         except UserError as e:
             notes.append(f"Corpus snippets not computed: {e}")
             print(f"warning: {path.name}: corpus snippets not computed: {e}", file=sys.stderr)
-    return circuit_view(path, circuit, node_info=info, examples=examples, notes=notes)
+    return circuit_view(
+        path,
+        circuit,
+        node_info=info,
+        examples=examples,
+        notes=notes,
+        trace=trace.to_json() if trace is not None else None,
+    )
 
 
 def same_task_notes(circuits: list[Circuit]) -> list[str]:

@@ -66,6 +66,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="task pairs shown with per-token activations (default 3)",
     )
     p.add_argument(
+        "--trace-pairs",
+        type=int_in(0, 64),
+        default=8,
+        help="held-out task pairs traced for the graph's logit attribution, attention patterns "
+        "and per-prompt traces (default 8; 0 turns them off)",
+    )
+    p.add_argument(
         "--seed", type=int, default=0, help="seed of the snippet window sample (default 0)"
     )
     p.add_argument("--device", default="cpu", help="torch device for the activations (default cpu)")
@@ -98,6 +105,7 @@ def _report(args: argparse.Namespace) -> int:
         ),
         n_class_pairs=args.class_pairs,
         n_examples=args.examples,
+        n_trace_pairs=args.trace_pairs,
         device=args.device,
         title=args.title,
     )

@@ -45,8 +45,10 @@ def circuit_view(
     node_info: dict[str, dict[str, Any]] | None = None,
     examples: list[dict[str, Any]] | None = None,
     notes: list[str] | None = None,
+    trace: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """One circuit as the viewer wants it: the file's fields, nodes with head and analysis."""
+    """One circuit as the viewer wants it: the file's fields, nodes with head and analysis, and
+    the trace of `attribution.trace_circuit` (None: the graph has no attribution or attention)."""
     data = circuit.to_json()
     view: dict[str, Any] = {k: data.get(k) for k in _PASSTHROUGH}
     view["file"] = path.name
@@ -75,6 +77,7 @@ def circuit_view(
         {"src": e.src, "dst": e.dst, "weight": round_sig(e.weight, 5)} for e in circuit.edges
     ]
     view["examples"] = examples
+    view["trace"] = trace
     view["notes"] = imported_notes(circuit) + pruning_notes(circuit) + list(notes or [])
     return view
 
