@@ -9,13 +9,13 @@ with a ones mask on every node site, as pruning's masks (whose elementwise produ
 reductions cost both paths alike). Dense and sparse runs alternate; each time is the median of
 `--reps`. The largest logit and gradient differences between the two paths are recorded.
 
-Part 2, `prune` (skip with --no-prune): one task pruned end to end on a csp_yolo1-shaped model at
-1/64 (bench_import_openai.py's writer and importer), once with `--sparse-exec off` and once with
-`on`: seconds, and whether the circuits are identical. A random model solves no task, so the
-target is set halfway between the full model's task loss and the empty circuit's, measured by
-a first, quick dense pass: the circuit is then a real bisection result, not an empty one.
+Part 2 (skip with --no-prune): single_double_quote pruned end to end, once with
+`--sparse-exec off` and once with `on`, 2 threads: seconds, and whether the circuits are the
+same. On a csp_yolo1-shaped model at 1/64 (bench_import_openai.py's writer and importer); and,
+with --zoo-corpus, on the bundled zoo-sparse model.
 
-    .venv/bin/python benchmarks/bench_sparse_exec.py --out benchmarks/results/sparse_exec.json
+    .venv/bin/python benchmarks/bench_sparse_exec.py --zoo-corpus data/stdlib-zoo \
+        --out benchmarks/results/sparse_exec.json
 """
 
 from __future__ import annotations
@@ -184,35 +184,49 @@ def _times(fn, reps: int) -> list[float]:
     return times
 
 
-def prune_both(work: Path) -> dict:
-    """Prune single_double_quote on the imported csp_yolo1-shaped model, sparse off and on."""
-    prepared = prepare_imported(work, density=1 / 64)
-    log = prepared["log"]
-    base = prune_settings(prepared["run"], prepared["corpus"], steps=10)
-    timed(
-        [*base, "--out", str(work / "probe"), "--target-loss", "1e6", "--set", "curves=false"], log
-    )
-    c = json.loads((work / "probe" / "single_double_quote.json").read_text())
-    full, empty = c["losses"]["full_model"], c["losses"]["circuit"]  # any target: the empty circuit
-    target = round((full + empty) / 2, 4)
-    result: dict[str, object] = {
-        "full_model_loss": full,
-        "empty_circuit_loss": empty,
-        "target_loss": target,
-    }
+def prune_off_and_on(args: list[str], work: Path, log: Path) -> dict:
+    """`prune ARGS` with sparse execution off, then on (2 threads): seconds and both circuits."""
+    result: dict[str, object] = {}
     circuits = {}
     for mode in ("off", "on"):
         out = work / f"circuits-{mode}"
-        result[mode] = timed(
-            [*base, "--out", str(out), "--target-loss", str(target), "--sparse-exec", mode], log
-        )
-        circuits[mode] = json.loads((out / "single_double_quote.json").read_text())
-        result[mode]["circuit_nodes"] = circuits[mode]["counts"]["nodes"]
-        result[mode]["circuit_edges"] = circuits[mode]["counts"]["edges"]
+        cmd = [*args, "--out", str(out), "--sparse-exec", mode, "--threads", "2"]
+        result[mode] = timed(cmd, log)
+        (path,) = out.glob("*.json")
+        circuits[mode] = json.loads(path.read_text())
+        result[mode] |= {
+            "circuit_nodes": circuits[mode]["counts"]["nodes"],
+            "circuit_edges": circuits[mode]["counts"]["edges"],
+            "full_model_loss": circuits[mode]["losses"]["full_model"],
+            "circuit_loss": circuits[mode]["losses"]["circuit"],
+        }
+    off, on = circuits["off"], circuits["on"]
     result["speedup"] = round(result["off"]["seconds"] / result["on"]["seconds"], 2)
-    result["same_nodes"] = circuits["off"]["nodes"] == circuits["on"]["nodes"]
-    result["same_counts"] = circuits["off"]["counts"] == circuits["on"]["counts"]
+    result["same_nodes"] = [n["id"] for n in off["nodes"]] == [n["id"] for n in on["nodes"]]
+    result["same_edges"] = off["edges"] == on["edges"]
     return result
+
+
+def prune_yolo1(work: Path) -> dict:
+    """single_double_quote on the imported csp_yolo1-shaped model at 1/64. A random model's task
+    loss is near ln 2 whatever is kept, so the target is put halfway between the full model's
+    loss and the empty circuit's, measured by a first quick pass."""
+    prepared = prepare_imported(work, density=1 / 64)
+    base = prune_settings(prepared["run"], prepared["corpus"], steps=10)
+    probe = [*base, "--out", str(work / "probe"), "--target-loss", "1e6", "--set", "curves=false"]
+    timed(probe, prepared["log"])
+    c = json.loads((work / "probe" / "single_double_quote.json").read_text())
+    full, empty = c["losses"]["full_model"], c["losses"]["circuit"]  # any target: the empty circuit
+    target = round((full + empty) / 2, 4)
+    result = {"full_model_loss": full, "empty_circuit_loss": empty, "target_loss": target}
+    return result | prune_off_and_on([*base, "--target-loss", str(target)], work, prepared["log"])
+
+
+def prune_zoo(corpus: Path, work: Path) -> dict:
+    """single_double_quote on the bundled zoo-sparse model (trained, 1/8), `prune`'s defaults."""
+    work.mkdir(parents=True, exist_ok=True)
+    args = ["prune", str(BUNDLED), "--task", "single_double_quote", "--corpus", str(corpus)]
+    return prune_off_and_on(args, work, work / "log.txt")
 
 
 def main() -> None:
@@ -221,6 +235,12 @@ def main() -> None:
     p.add_argument("--prompts", type=int, default=32)
     p.add_argument("--reps", type=int, default=3)
     p.add_argument("--no-prune", action="store_true")
+    p.add_argument(
+        "--zoo-corpus",
+        type=Path,
+        default=None,
+        help="the stdlib corpus in the zoo's tokenizer (README: data/stdlib-zoo): also prune zoo-sparse",
+    )
     args = p.parse_args()
     reuse_freed_memory()  # as every command does
     result: dict[str, object] = {
@@ -239,10 +259,12 @@ def main() -> None:
         ]
     if not args.no_prune:
         with tempfile.TemporaryDirectory(prefix="bench-sparse-") as tmp:
-            result["prune"] = prune_both(Path(tmp))
+            if args.zoo_corpus:
+                result["prune_zoo_sparse"] = prune_zoo(args.zoo_corpus, Path(tmp) / "zoo")
+            result["prune_csp_yolo1"] = prune_yolo1(Path(tmp) / "yolo1")
     result["load_average_1min_after"] = os.getloadavg()[0]
     atomic_write_json(args.out, result)
-    print(json.dumps(result.get("prune", {}), indent=2))
+    print(json.dumps({k: v for k, v in result.items() if k.startswith("prune")}, indent=2))
 
 
 if __name__ == "__main__":

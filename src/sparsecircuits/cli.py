@@ -72,7 +72,7 @@ def _add_common_options(parser: argparse.ArgumentParser) -> None:
                         choices=("auto", "on", "off"),
                         default=None,
                         help="run a loaded model's sparse matrices from compressed copies: auto "
-                        "(default; those under 1/3 nonzero), on, off (docs/sparse-exec.md; or "
+                        "(default; those under 1/16 nonzero), on, off (docs/sparse-exec.md; or "
                         "$SPARSECIRCUITS_SPARSE_EXEC). Training always runs dense.",
                     )
                 _add_common_options(sub)
