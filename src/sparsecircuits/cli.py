@@ -21,7 +21,18 @@ from sparsecircuits.errors import UserError
 # (zoo-sparse, one task on 2 cores: 54 s on one thread and 34 s on two when idle, 136 s and
 # 213 s when busy; benchmarks/results/threads.json).
 ALL_CORES_COMMANDS = ("train", "sweep", "demo")
-STAGES = ["corpus", "train", "tasks", "prune", "validate", "report", "sweep", "demo", "interop"]
+STAGES = [
+    "corpus",
+    "train",
+    "tasks",
+    "prune",
+    "validate",
+    "report",
+    "sweep",
+    "demo",
+    "interop",
+    "bridge",
+]
 
 
 class Parser(argparse.ArgumentParser):
