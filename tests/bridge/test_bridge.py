@@ -224,3 +224,52 @@ def test_bad_inputs_exit_2_with_one_sentence(
     assert {"n_layer": "layers", "no_dense": "not a run folder", "node_not_in_circuit":
             "not in the circuit", "bad_node": "does not have"}[case] in err  # fmt: skip
     assert not out.exists()
+
+
+def _ddp_worker(rank: int, world: int, port: int, cfg_path: str, dense: str, out: str) -> None:
+    import os
+    import sys
+
+    from sparsecircuits.bridge.train import train_bridged
+    from sparsecircuits.train.config import load_config
+
+    torch.set_num_threads(1)
+    os.environ.update(
+        MASTER_ADDR="127.0.0.1",
+        MASTER_PORT=str(port),
+        RANK=str(rank),
+        WORLD_SIZE=str(world),
+        LOCAL_RANK=str(rank),
+    )
+    sys.stderr = open(os.devnull, "w")  # noqa: SIM115  (quiet progress bars from the children)
+    train_bridged(load_config(cfg_path), dense, out)
+
+
+def test_two_processes_train_the_same_bridged_run_as_one(workspace, tmp_path: Path) -> None:
+    import socket
+
+    import torch.multiprocessing as mp
+
+    from sparsecircuits.bridge.train import train_bridged
+    from sparsecircuits.train.config import load_config
+
+    cfg = _bridge_config_file(tmp_path, workspace)
+    dense = str(workspace["run"])
+    train_bridged(load_config(cfg, ["train.steps=3"]), dense, tmp_path / "one")
+    cfg.write_text(cfg.read_text().replace("steps = 6", "steps = 3"))
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    mp.start_processes(
+        _ddp_worker,
+        args=(2, port, str(cfg), dense, str(tmp_path / "two")),
+        nprocs=2,
+        join=True,
+        start_method="fork",
+    )
+    for name in ("model.safetensors", "bridges.safetensors"):
+        a = load_file(str(tmp_path / "one" / name))
+        b = load_file(str(tmp_path / "two" / name))
+        assert a.keys() == b.keys()
+        for k in a:
+            torch.testing.assert_close(a[k], b[k], rtol=1e-4, atol=1e-6, msg=f"{name} {k}")

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import torch
+import torch.distributed as dist
 import torch.nn.functional as F
 from torch import Tensor, nn
 
@@ -72,12 +73,18 @@ class Bridges(nn.Module):
 def nmse(pred: Tensor, target: Tensor) -> Tensor:
     """||pred - target||^2 / ||target - mean(target)||^2, over all tokens (1 = predicting the mean).
 
-    The normaliser is a constant of the batch (detached), so neither model can lower the loss
-    by inflating the variance of its own residual.
+    The normaliser is a constant of the batch (detached), so neither model can lower the loss by
+    inflating the variance of its own residual. Under DDP it is the whole global batch's variance
+    (three sums all-reduced), so that N processes compute what one process would.
     """
     err = (pred.float() - target.float()).pow(2).sum(-1).mean()
     flat = target.detach().float().flatten(0, -2)
-    var = (flat - flat.mean(0)).pow(2).sum(-1).mean().clamp_min(1e-12)
+    stats = torch.cat([flat.sum(0), flat.pow(2).sum().view(1), flat.new_tensor([flat.shape[0]])])
+    if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
+        dist.all_reduce(stats)
+    n = stats[-1]
+    mean = stats[:-2] / n
+    var = (stats[-2] / n - mean.pow(2).sum()).clamp_min(1e-12)
     return err / var
 
 
