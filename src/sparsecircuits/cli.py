@@ -115,7 +115,9 @@ def main(argv: list[str] | None = None) -> None:
     if not getattr(args, "func", None):
         parser.print_help()
         sys.exit(2)
-    _apply_threads(choose_threads(args.command, getattr(args, "threads", None)))
+    # a nested command may count as another for its default (`bridge train` as `train`)
+    command = getattr(args, "threads_as", None) or args.command
+    _apply_threads(choose_threads(command, getattr(args, "threads", None)))
     try:
         code = args.func(args)
     except UserError as e:

@@ -30,7 +30,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="KEY=VALUE",
         help="override a config value, e.g. --set bridge.kl_dense_to_sparse_coef=0.5",
     )
-    t.set_defaults(func=_train)
+    t.set_defaults(func=_train, threads_as="train")  # all cores by default, like `train`
 
     s = sub.add_parser("steer", help="steer the dense model through a sparse circuit's node")
     s.add_argument("run", help="bridged run folder written by `bridge train`")
