@@ -273,3 +273,23 @@ def test_two_processes_train_the_same_bridged_run_as_one(workspace, tmp_path: Pa
         assert a.keys() == b.keys()
         for k in a:
             torch.testing.assert_close(a[k], b[k], rtol=1e-4, atol=1e-6, msg=f"{name} {k}")
+
+
+def test_resume_refuses_another_bridge_table_and_plain_train_ignores_it(
+    workspace, tmp_path: Path, capsys
+) -> None:
+    from sparsecircuits.train.checkpoint import load_run_config
+
+    cfg = _bridge_config_file(tmp_path, workspace)
+    cfg.write_text(cfg.read_text().replace("steps = 6", "steps = 2"))
+    out, dense = tmp_path / "run", str(workspace["run"])
+    assert main_code(["bridge", "train", str(cfg), "--dense", dense, "--out", str(out)]) == 0
+    argv = ["bridge", "train", str(cfg), "--dense", dense, "--out", str(out), "--resume",
+            "--set", "bridge.lm_coef=0.5", "--set", "train.steps=3"]  # fmt: skip
+    assert main_code(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert "bridge.lm_coef" in err and "\n" not in err
+    plain = tmp_path / "plain"
+    assert main_code(["train", str(cfg), "--out", str(plain)]) == 0
+    assert load_run_config(plain).extra == {}
+    assert "ignores the [bridge] table" in capsys.readouterr().err
