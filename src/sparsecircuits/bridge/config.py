@@ -42,7 +42,7 @@ class BridgeConfig:
     kl_dense_to_sparse_coef: float = 1.0  # dense prefix -> encode -> sparse suffix
     kl_sparse_to_dense_coef: float = 1.0  # sparse prefix -> decode -> dense suffix
     # Hybrid passes per direction per step, at locations drawn from (seed, step); 0 = every
-    # location. One location per direction cost 1.5x an unbridged step (docs/bridges.md).
+    # location. One location per direction: 1.85x the time of an unbridged step (docs/bridges.md).
     hybrid_locations: int = 1
 
     def validate(self) -> None:
