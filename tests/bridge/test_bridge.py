@@ -284,6 +284,7 @@ def test_resume_refuses_another_bridge_table_and_plain_train_ignores_it(
     cfg.write_text(cfg.read_text().replace("steps = 6", "steps = 2"))
     out, dense = tmp_path / "run", str(workspace["run"])
     assert main_code(["bridge", "train", str(cfg), "--dense", dense, "--out", str(out)]) == 0
+    capsys.readouterr()  # the first run's progress bar
     argv = ["bridge", "train", str(cfg), "--dense", dense, "--out", str(out), "--resume",
             "--set", "bridge.lm_coef=0.5", "--set", "train.steps=3"]  # fmt: skip
     assert main_code(argv) == 2
