@@ -23,7 +23,18 @@ from sparsecircuits.memory import reuse_freed_memory
 # (zoo-sparse, one task on 2 cores: 54 s on one thread and 34 s on two when idle, 136 s and
 # 213 s when busy; benchmarks/results/threads.json).
 ALL_CORES_COMMANDS = ("train", "sweep", "demo")
-STAGES = ["corpus", "train", "tasks", "prune", "validate", "report", "sweep", "demo", "interop"]
+STAGES = [
+    "corpus",
+    "train",
+    "tasks",
+    "prune",
+    "validate",
+    "report",
+    "sweep",
+    "demo",
+    "interop",
+    "bridge",
+]
 
 
 class Parser(argparse.ArgumentParser):
@@ -114,7 +125,9 @@ def main(argv: list[str] | None = None) -> None:
     if not getattr(args, "func", None):
         parser.print_help()
         sys.exit(2)
-    _apply_threads(choose_threads(args.command, getattr(args, "threads", None)))
+    # a nested command may count as another for its default (`bridge train` as `train`)
+    command = getattr(args, "threads_as", None) or args.command
+    _apply_threads(choose_threads(command, getattr(args, "threads", None)))
     reuse_freed_memory()
     if getattr(args, "sparse_exec", None):  # the environment: sweep and DDP workers inherit it
         os.environ["SPARSECIRCUITS_SPARSE_EXEC"] = args.sparse_exec

@@ -447,6 +447,10 @@ class Block(nn.Module):
         self.resid_mid = Site(f"{layer}.resid_mid", hooks)
 
     def forward(self, x: Tensor, pos: Tensor | None = None) -> Tensor:
+        return self.mlp_half(self.attn_half(x, pos), pos)
+
+    def attn_half(self, x: Tensor, pos: Tensor | None = None) -> Tensor:
+        """The residual entering the MLP half ("{layer}.resid_mid") from the one entering the block."""
         x = self.resid_pre(x)
         h = self.ln_1(x)
         if pos is not None:  # positions are extra read-only inputs of width d_pos_emb
@@ -456,6 +460,10 @@ class Block(nn.Module):
             x = F.relu(x)
         if self.k_post_attn is not None:
             x = abs_topk(x, self.k_post_attn)
+        return x
+
+    def mlp_half(self, x: Tensor, pos: Tensor | None = None) -> Tensor:
+        """The residual leaving the block from the one entering its MLP half."""
         x = self.resid_mid(x)
         h = self.ln_2(x)
         if pos is not None:
@@ -545,9 +553,13 @@ class SparseGPT(nn.Module):
         for block in self.transformer.h:
             x = block(x, pos)
         x = self.transformer.final_resid(x)
+        return self._unembed(x, idx, last_pos)
+
+    def _unembed(self, x: Tensor, idx: Tensor, last_pos: Tensor | None = None) -> Tensor:
+        """Logits from the final residual x [B, T, d_model] (ln_f, unembedding, biases, bigram table)."""
         cur = idx
         if last_pos is not None:  # unembed only where it is needed
-            rows = torch.arange(B, device=idx.device)
+            rows = torch.arange(idx.shape[0], device=idx.device)
             x, cur = x[rows, last_pos], idx[rows, last_pos]
         x = self.transformer.ln_f(x)
         if self.lm_head is None:
@@ -573,6 +585,35 @@ class SparseGPT(nn.Module):
                     module.sparse.enabled = use
                 n += use
         return n
+
+    def forward_from(self, site: str, resid: Tensor, idx: Tensor) -> Tensor:
+        """Logits [B, T, V] of the rest of the forward pass, given the residual `resid` [B, T, d_model]
+        at the residual site `site` ("{L}.resid_pre", "{L}.resid_mid" or "{n_layer}.resid_pre")
+        and the tokens `idx` [B, T] (for positions and the bigram table); hooks at and after the
+        site apply. Bridges (sparsecircuits.bridge) run hybrid passes with it."""
+        layer, _, kind = site.partition(".")
+        if kind not in RESID_SITES or not layer.isdigit() or int(layer) > self.config.n_layer:
+            raise UserError(
+                f"forward_from needs a residual site like '0.resid_pre' or '0.resid_mid', not {site!r}."
+            )
+        start = int(layer)
+        if kind == "resid_mid" and start == self.config.n_layer:
+            raise UserError(
+                f"the model has no site {site!r}; the last residual site is '{start}.resid_pre'."
+            )
+        T = idx.shape[1]
+        pos = (
+            self.transformer.wpe.weight[:T].unsqueeze(0) if self.config.positions == "cat" else None
+        )
+        x = resid
+        blocks = self.transformer.h
+        if kind == "resid_mid":
+            x = blocks[start].mlp_half(x, pos)
+            start += 1
+        for block in blocks[start:]:
+            x = block(x, pos)
+        x = self.transformer.final_resid(x)
+        return self._unembed(x, idx)
 
     # -- node sites ----------------------------------------------------------------------------
 

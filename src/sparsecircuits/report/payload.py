@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as _dt
+import json
 import math
 from pathlib import Path
 from typing import Any
@@ -79,7 +80,30 @@ def circuit_view(
     view["examples"] = examples
     view["trace"] = trace
     view["notes"] = imported_notes(circuit) + pruning_notes(circuit) + list(notes or [])
+    view["steering"] = steering_results(path)
     return view
+
+
+# The fields of a `bridge steer` result the viewer shows (sparsecircuits.bridge.steer.SteerResult).
+_STEER_FIELDS = ("node", "location", "steer_from", "steer_towards", "n_pairs", "controls",
+                 "rescale_factor", "dense_prob_other_on_b", "sparse_prob_other_patched", "curve")  # fmt: skip
+
+
+def steering_results(path: Path) -> list[dict[str, Any]]:
+    """`bridge steer` results about this circuit file: the JSON files in `steer/` beside it."""
+    out = []
+    for f in sorted((path.parent / "steer").glob("*.json")):
+        try:
+            d = json.loads(f.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if (
+            isinstance(d, dict)
+            and Path(str(d.get("circuit", ""))).name == path.name
+            and isinstance(d.get("curve"), dict)
+        ):
+            out.append({k: d.get(k) for k in _STEER_FIELDS})
+    return out
 
 
 def pruning_notes(circuit: Circuit) -> list[str]:

@@ -62,8 +62,13 @@ def save_checkpoint(
     config: RunConfig,
     step: int,
     corpus_dir: Path,
+    extra: tuple[str, nn.Module] | None = None,
 ) -> None:
-    """Write config, tokenizer, weights and the resumable training state into `run_dir`."""
+    """Write config, tokenizer, weights and the resumable training state into `run_dir`.
+
+    `extra` (file name, module): parameters trained beside the model (a TrainHook's, e.g.
+    bridges), written as their own safetensors file and kept in the training state too.
+    """
     run_dir.mkdir(parents=True, exist_ok=True)
     fileio.atomic_write_text(run_dir / CONFIG_FILE, config.to_toml())
     tok_src = corpus_dir / TOKENIZER_FILE
@@ -72,6 +77,8 @@ def save_checkpoint(
             shutil.copyfile(tok_src, tmp)
     weights = state_dict_cpu(model)
     save_weights(model, run_dir / WEIGHTS_FILE, step)
+    if extra is not None:
+        save_weights(extra[1], run_dir / extra[0], step)
     # The state carries its own copy of the weights so that it is consistent by itself even if
     # the process dies between the two writes; it is written last.
     state = {
@@ -80,6 +87,8 @@ def save_checkpoint(
         "optimizer": optimizer.state_dict(),
         "torch_rng": torch.get_rng_state(),
     }
+    if extra is not None:
+        state["extra"] = state_dict_cpu(extra[1])
     with fileio.atomic_path(run_dir / STATE_FILE) as tmp:
         torch.save(state, tmp)
 

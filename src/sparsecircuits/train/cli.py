@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
 
@@ -51,6 +52,10 @@ def _train(args: argparse.Namespace) -> int:
 
     out = Path(args.out)
     config = load_config(args.config, args.overrides)
+    if config.extra:  # e.g. [bridge]: the same config trains the unbridged twin of a bridged run
+        tables = ", ".join(f"[{k}]" for k in config.extra)
+        print(f"note: plain training ignores the {tables} table of {args.config}.", file=sys.stderr)
+        config = dataclasses.replace(config, extra={})
     if args.resume and (out / ckpt.STATE_FILE).is_file():
         # The run's own saved config (it records the corpus and tokenizer hash); the request may
         # change only its length and bookkeeping, e.g. --set train.steps=N to extend it.

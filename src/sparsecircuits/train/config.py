@@ -74,16 +74,27 @@ TRAIN_RULES: conf.Rules = {
 }
 
 
+# Tables another stage adds to a run's config beside [model] and [train] ([bridge]: the dense
+# model and coefficients of a bridged run, sparsecircuits.bridge). They are kept here as plain
+# tables, so that every command opens such a run as an ordinary one; their stage checks them.
+EXTENSION_TABLES = ("bridge",)
+
+
 @dataclass
 class RunConfig:
     """A run's full configuration: the model's shape and the training recipe."""
 
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    extra: dict[str, dict[str, Any]] = field(default_factory=dict)  # EXTENSION_TABLES present
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict with `model` and `train` tables (None values left out; TOML has no null)."""
-        return {"model": self.model.to_dict(), "train": conf.to_table(self.train)}
+        return {
+            "model": self.model.to_dict(),
+            "train": conf.to_table(self.train),
+            **{k: dict(v) for k, v in self.extra.items()},
+        }
 
     def to_toml(self) -> str:
         """The config as TOML text."""
@@ -95,13 +106,16 @@ class RunConfig:
     def from_dict(cls, data: dict[str, Any], source: str = "config") -> RunConfig:
         """Build from a dict with `model` and `train` tables; unknown keys raise UserError."""
         for key in data:
-            if key not in ("model", "train"):
+            if key not in ("model", "train", *EXTENSION_TABLES):
                 raise UserError(
                     f"unknown table [{key}] in {source}; only [model] and [train] are allowed."
                 )
+            if key in EXTENSION_TABLES and not isinstance(data[key], dict):
+                raise UserError(f"[{key}] in {source} must be a table.")
         model = conf.from_table(ModelConfig, data.get("model", {}), "model", source)
         train = conf.from_table(TrainConfig, data.get("train", {}), "train", source)
-        return cls(model=model, train=train)
+        extra = {k: dict(data[k]) for k in EXTENSION_TABLES if k in data}
+        return cls(model=model, train=train, extra=extra)
 
 
 def apply_overrides(config: RunConfig, overrides: list[str]) -> RunConfig:
@@ -123,11 +137,11 @@ def resume_config(saved: RunConfig, requested: RunConfig, saved_path: Path) -> R
     difference."""
     was, now = saved.to_dict(), requested.to_dict()
     differences = []
-    for table in ("model", "train"):
-        for key in sorted(set(was[table]) | set(now[table])):
+    for table in ("model", "train", *sorted(set(saved.extra) | set(requested.extra))):
+        for key in sorted(set(was.get(table, {})) | set(now.get(table, {}))):
             if table == "train" and key in (*RESUMABLE, "tokenizer_hash"):  # the trainer's
                 continue
-            a, b = was[table].get(key), now[table].get(key)
+            a, b = was.get(table, {}).get(key), now.get(table, {}).get(key)
             if table == "train" and key == "corpus":  # the run records the absolute path
                 a, b = Path(a).expanduser().resolve(), Path(b).expanduser().resolve()
             if a != b:
@@ -138,7 +152,9 @@ def resume_config(saved: RunConfig, requested: RunConfig, saved_path: Path) -> R
             f"own config ({saved_path}) or train into a new --out."
         )
     resumed = {k: getattr(requested.train, k) for k in RESUMABLE}
-    return RunConfig(model=saved.model, train=dataclasses.replace(saved.train, **resumed))
+    return RunConfig(
+        model=saved.model, train=dataclasses.replace(saved.train, **resumed), extra=saved.extra
+    )
 
 
 def load_config(path: str | Path, overrides: list[str] | None = None) -> RunConfig:

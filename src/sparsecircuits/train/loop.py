@@ -8,7 +8,7 @@ import math
 import os
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import torch
 import torch.nn.functional as F
@@ -121,6 +121,38 @@ def evaluate(
     return float(total[0] / total[1]), dead
 
 
+class TrainHook(Protocol):
+    """The loop's one extension point: parameters trained beside the model and the loss that uses them.
+
+    `module` is optimised with the model (same AdamW groups and learning-rate schedule, never
+    sparsified), saved as `weights_file` in the run folder at every checkpoint and kept in the
+    training state, so resume stays bit-exact. `loss` replaces the language-model loss: it gets
+    the model being trained and the step's batch, and returns the total loss and its named terms
+    (logged as `loss_NAME` in metrics.jsonl). The bridged trainer (sparsecircuits.bridge) is one.
+    """
+
+    module: nn.Module
+    weights_file: str
+
+    def loss(
+        self, model: nn.Module, x: torch.Tensor, y: torch.Tensor, step: int
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]: ...
+
+
+class _HookedObjective(nn.Module):
+    """The model and a hook's module as one module, so DDP syncs both; forward is the hook's loss."""
+
+    def __init__(self, model: nn.Module, hook: TrainHook) -> None:
+        super().__init__()
+        self.model, self.extra = model, hook.module
+        self._hook = hook
+
+    def forward(
+        self, x: torch.Tensor, y: torch.Tensor, step: int
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        return self._hook.loss(self.model, x, y, step)
+
+
 def _read_metrics(path: Path, upto_step: int) -> list[dict]:
     if not path.is_file():
         return []
@@ -135,11 +167,16 @@ def _write_metrics(path: Path, rows: list[dict]) -> None:
 
 
 def train(
-    config: RunConfig, out_dir: str | Path, resume: bool = False, stop_after: int | None = None
+    config: RunConfig,
+    out_dir: str | Path,
+    resume: bool = False,
+    stop_after: int | None = None,
+    hook: TrainHook | None = None,
 ) -> dict[str, Any]:
     """Train (or resume) a run into `out_dir`; returns the last metrics row.
 
-    `stop_after` ends the loop after that step with a checkpoint, as an interruption would.
+    `stop_after` ends the loop after that step with a checkpoint, as an interruption would;
+    `hook` adds trained parameters and replaces the loss (see TrainHook).
     """
     out_dir = Path(out_dir)
     t = config.train
@@ -149,11 +186,11 @@ def train(
     # one writer per run folder (under torchrun only rank 0 writes, so only it locks)
     main_rank = int(os.environ.get("RANK", "0")) == 0
     with locks.writing(out_dir) if main_rank else contextlib.nullcontext():
-        return _train_locked(config, out_dir, resume, stop_after)
+        return _train_locked(config, out_dir, resume, stop_after, hook)
 
 
 def _train_locked(
-    config: RunConfig, out_dir: Path, resume: bool, stop_after: int | None
+    config: RunConfig, out_dir: Path, resume: bool, stop_after: int | None, hook: TrainHook | None
 ) -> dict[str, Any]:
     from sparsecircuits.corpus import BatchSampler, TokenData
 
@@ -176,6 +213,7 @@ def _train_locked(
             corpus_dir,
             TokenData,
             BatchSampler,
+            hook,
         )
     finally:
         dd.teardown(info)
@@ -190,6 +228,7 @@ def _train(
     corpus_dir: Path,
     TokenData: Any,  # noqa: N803
     BatchSampler: Any,  # noqa: N803
+    hook: TrainHook | None = None,
 ) -> dict[str, Any]:
     from tqdm import tqdm
 
@@ -218,7 +257,13 @@ def _train(
         reuse_freed_memory()
     model = build_model(config)
     model.to(device)
-    optimizer = make_optimizer(model, config)
+    if hook is not None:
+        hook.module.to(device)
+    # with a hook, its parameters join the model's AdamW groups (after the model's, in order)
+    optimizer = make_optimizer(
+        model if hook is None else nn.ModuleList([model, hook.module]), config
+    )
+    extra = None if hook is None else (hook.weights_file, hook.module)
     start = 0
     metrics_path = out_dir / ckpt.METRICS_FILE
     rows: list[dict] = []
@@ -227,6 +272,8 @@ def _train(
         try:
             model.load_state_dict(state["model"], strict=True)
             optimizer.load_state_dict(state["optimizer"])
+            if hook is not None:
+                hook.module.load_state_dict(state["extra"], strict=True)
         except (RuntimeError, ValueError, KeyError) as e:
             raise UserError(
                 f"{out_dir / ckpt.STATE_FILE} does not match the config ({e}); resume with the run's own config."
@@ -239,6 +286,8 @@ def _train(
     train_model: nn.Module = model
     if t.compile:
         train_model = torch.compile(train_model)
+    if hook is not None:  # the hook calls the model itself (torch.compile then plays no part)
+        train_model = _HookedObjective(raw_model, hook)
     if info.world_size > 1:
         from torch.nn.parallel import DistributedDataParallel as DDP
 
@@ -246,6 +295,8 @@ def _train(
 
     bf16 = t.autocast_bf16
     params = [p for p in raw_model.parameters() if p.requires_grad]
+    if hook is not None:
+        params += [p for p in hook.module.parameters() if p.requires_grad]
     n_params = sum(p.numel() for p in params)
     max_norm = t.grad_rms_clip * math.sqrt(n_params)  # RMS <= clip  <=>  L2 norm <= clip * sqrt(N)
     tokens_per_step = t.batch_size * t.seq_len
@@ -255,10 +306,10 @@ def _train(
             # the first checkpoint appears with the folder, whole: a kill before the rename
             # leaves only a staging folder beside it, which the next start removes
             with fileio.staging_dir(out_dir) as tmp:
-                ckpt.save_checkpoint(tmp, raw_model, optimizer, config, step, corpus_dir)
+                ckpt.save_checkpoint(tmp, raw_model, optimizer, config, step, corpus_dir, extra)
                 _write_metrics(tmp / ckpt.METRICS_FILE, rows)
         elif info.is_main:
-            ckpt.save_checkpoint(out_dir, raw_model, optimizer, config, step, corpus_dir)
+            ckpt.save_checkpoint(out_dir, raw_model, optimizer, config, step, corpus_dir, extra)
             _write_metrics(metrics_path, rows)
         dd.barrier(info)
 
@@ -276,6 +327,7 @@ def _train(
     )
     loss_sum = torch.zeros((), dtype=torch.float64, device=device)
     loss_n = 0
+    term_sums: dict[str, torch.Tensor] = {}
     last_time = time.perf_counter()
     last_step = start
     row: dict[str, Any] = rows[-1] if rows else {}
@@ -286,9 +338,14 @@ def _train(
         lr = lr_at(step, t.steps, t.lr, t.warmup_frac, t.target_fraction, t.anneal_frac)
         for group in optimizer.param_groups:
             group["lr"] = lr
+        terms: dict[str, torch.Tensor] = {}
         with _autocast(device, bf16):
-            logits = train_model(x)
-        loss = _lm_loss(logits, y)
+            if hook is None:
+                loss = _lm_loss(train_model(x), y)
+            else:
+                loss, terms = train_model(x, y, step)
+        for name, value in terms.items():
+            term_sums[name] = term_sums.get(name, 0.0) + value.detach().double()
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         grad_norm = torch.nn.utils.clip_grad_norm_(params, max_norm, foreach=True)
@@ -311,6 +368,10 @@ def _train(
                 "grad_rms": float(grad_norm) / math.sqrt(n_params),
                 "tokens_per_s": (step - last_step) * tokens_per_step / max(now - last_time, 1e-9),
             }
+            for name, total in term_sums.items():
+                row[f"loss_{name}"] = (
+                    dd.all_reduce_(total / loss_n, info, "sum").item() / info.world_size
+                )
             if do_eval:
                 row["val_loss"], row["dead_neurons"] = evaluate(
                     raw_model, val_sampler, t.eval_batches, device, info, bf16
@@ -326,6 +387,7 @@ def _train(
                 )
             loss_sum.zero_()
             loss_n = 0
+            term_sums.clear()
             last_time, last_step = time.perf_counter(), step
         bar.update(1)
         if step % t.checkpoint_every == 0 or step == t.steps or step == stop_after:

@@ -1092,6 +1092,21 @@
     return out;
   }
 
+  // ---- steering (sparsecircuits bridge steer) ---------------------------------------------
+  function renderSteering(s) {
+    var cv = s.curve || {};
+    var rows = (cv.strengths || []).map(function (v, i) {
+      return el("tr", null, el("td", { text: fmt(v, 2) }), el("td", { text: fmt(cv.prob_other[i]) }),
+        el("td", { text: fmt(cv.control_mean[i]) + " \u00b1 " + fmt(cv.control_std[i]) }));
+    });
+    return el("div", { class: "steering" },
+      el("p", { text: "Node " + s.node + ": its change from a " + s.steer_from + " prompt to its pair's value, pushed into the dense residual at " +
+        s.location + " (" + s.n_pairs + " pairs, rescale \u00d7" + fmt(s.rescale_factor, 2) + "). The dense model's probability of the " +
+        s.steer_towards + " answer; on those prompts themselves it is " + fmt(s.dense_prob_other_on_b) + "." }),
+      el("table", null, el("thead", null, el("tr", null, el("th", { text: "strength" }), el("th", { text: "P(other answer)" }),
+        el("th", { text: "random direction, same norm (" + s.controls + " seeds)" }))), el("tbody", null, rows)));
+  }
+
   // ---- page ------------------------------------------------------------------------------
   function renderCircuit() {
     var c = DATA.circuits[state.circuit];
@@ -1112,6 +1127,10 @@
     if (c.faithfulness) {
       sec.appendChild(el("h3", { text: "Faithfulness along the pruning order (held-out)" }));
       sec.appendChild(renderFaithfulness(c.faithfulness));
+    }
+    if (c.steering && c.steering.length) {
+      sec.appendChild(el("h3", { text: "Steering the dense model through a bridge (bridge steer)" }));
+      c.steering.forEach(function (s) { sec.appendChild(renderSteering(s)); });
     }
     sec.appendChild(el("details", null, el("summary", { text: "pruning hyperparameters and file metadata" }),
       el("pre", { class: "json", text: JSON.stringify({ hyperparameters: c.hyperparameters, seed: c.seed, created: c.created,
