@@ -91,8 +91,6 @@ def _add_common_options(parser: argparse.ArgumentParser) -> None:
 
 def choose_threads(command: str | None, given: int | None) -> int:
     """The thread count of a command: --threads, else $OMP_NUM_THREADS, else the command's default."""
-    import os
-
     if given:
         return given
     env = os.environ.get("OMP_NUM_THREADS", "")
@@ -110,12 +108,9 @@ def threads_label() -> str:
 
 
 def _apply_threads(n: int) -> None:
-    import os
-    import sys as _sys
-
     os.environ["OMP_NUM_THREADS"] = str(n)  # read by torch at import and by our C kernels
-    if "torch" in _sys.modules:
-        _sys.modules["torch"].set_num_threads(n)
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(n)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from ddp_helpers import become_rank, free_port
 from safetensors.torch import load_file
 
 from sparsecircuits.bridge.config import BridgeConfig
@@ -227,27 +228,14 @@ def test_bad_inputs_exit_2_with_one_sentence(
 
 
 def _ddp_worker(rank: int, world: int, port: int, cfg_path: str, dense: str, out: str) -> None:
-    import os
-    import sys
-
     from sparsecircuits.bridge.train import train_bridged
     from sparsecircuits.train.config import load_config
 
-    torch.set_num_threads(1)
-    os.environ.update(
-        MASTER_ADDR="127.0.0.1",
-        MASTER_PORT=str(port),
-        RANK=str(rank),
-        WORLD_SIZE=str(world),
-        LOCAL_RANK=str(rank),
-    )
-    sys.stderr = open(os.devnull, "w")  # noqa: SIM115  (quiet progress bars from the children)
+    become_rank(rank, world, port)
     train_bridged(load_config(cfg_path), dense, out)
 
 
 def test_two_processes_train_the_same_bridged_run_as_one(workspace, tmp_path: Path) -> None:
-    import socket
-
     import torch.multiprocessing as mp
 
     from sparsecircuits.bridge.train import train_bridged
@@ -257,9 +245,7 @@ def test_two_processes_train_the_same_bridged_run_as_one(workspace, tmp_path: Pa
     dense = str(workspace["run"])
     train_bridged(load_config(cfg, ["train.steps=3"]), dense, tmp_path / "one")
     cfg.write_text(cfg.read_text().replace("steps = 6", "steps = 3"))
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     mp.start_processes(
         _ddp_worker,
         args=(2, port, str(cfg), dense, str(tmp_path / "two")),

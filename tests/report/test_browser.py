@@ -110,6 +110,13 @@ def test_trace_of_a_prompt_pair_shows_its_logit_difference(
     assert requests == [out.as_uri()]
 
 
+def report_of(circuit: dict, out: Path) -> Path:
+    """The report page of one circuit dict, written to `out`."""
+    view = circuit_view(out.with_suffix(".json").relative_to(out.parent), typed(circuit))
+    out.write_text(render_html(build_payload([view])))
+    return out
+
+
 def _large_circuit(n_nodes: int = 412, n_edges: int = 1200) -> dict:
     """A synthetic circuit of the size the issue names: 412 nodes and 1,200 edges over 4 layers."""
     import random
@@ -144,8 +151,7 @@ def _large_circuit(n_nodes: int = 412, n_edges: int = 1200) -> dict:
 
 def test_large_circuit_budget_search_and_zoom(playwright, tmp_path: Path) -> None:
     c = _large_circuit()
-    out = tmp_path / "large.html"
-    out.write_text(render_html(build_payload([circuit_view(Path("large.json"), typed(c))])))
+    out = report_of(c, tmp_path / "large.html")
     browser, page, errors, requests, dialogs = browser_page(playwright, tmp_path)
     try:
         page.goto(out.as_uri())
@@ -215,8 +221,7 @@ def test_validation_panel_is_tables(playwright, tmp_path: Path) -> None:
         "time_seconds": 6.0,
     }  # fmt: skip
     c["losses"]["circuit"] = 0.04  # beats the full model's 0.05
-    out = tmp_path / "v.html"
-    out.write_text(render_html(build_payload([circuit_view(Path("v.json"), typed(c))])))
+    out = report_of(c, tmp_path / "v.html")
     browser, page, errors, requests, dialogs = browser_page(playwright, tmp_path)
     try:
         page.goto(out.as_uri())
@@ -363,8 +368,7 @@ def test_faithfulness_curves_and_keep_rates_render(playwright, tmp_path: Path) -
         "loss_after": 0.125,
         "dropped_nodes": ["0.attn.q:1", "0.attn.k:2"],
     }
-    out = tmp_path / "f.html"
-    out.write_text(render_html(build_payload([circuit_view(Path("f.json"), typed(c))])))
+    out = report_of(c, tmp_path / "f.html")
     browser, page, errors, requests, dialogs = browser_page(playwright, tmp_path)
     try:
         page.goto(out.as_uri())

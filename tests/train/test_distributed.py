@@ -2,35 +2,19 @@
 
 from __future__ import annotations
 
-import os
-import socket
-import sys
 from pathlib import Path
 
 import torch
 import torch.multiprocessing as mp
+from ddp_helpers import become_rank, free_port
 from safetensors.torch import load_file
 
 from sparsecircuits.train.config import RunConfig
 from sparsecircuits.train.loop import train
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _worker(rank: int, world: int, port: int, cfg_dict: dict, out: str) -> None:
-    torch.set_num_threads(1)
-    os.environ.update(
-        MASTER_ADDR="127.0.0.1",
-        MASTER_PORT=str(port),
-        RANK=str(rank),
-        WORLD_SIZE=str(world),
-        LOCAL_RANK=str(rank),
-    )
-    sys.stderr = open(os.devnull, "w")  # noqa: SIM115  (quiet progress bars from the children)
+    become_rank(rank, world, port)
     train(RunConfig.from_dict(cfg_dict), out)
 
 
@@ -41,7 +25,7 @@ def test_two_processes_match_one(tiny_corpus: Path, tmp_path: Path) -> None:
     train(RunConfig.from_dict(cfg), tmp_path / "one")
     mp.start_processes(
         _worker,
-        args=(2, _free_port(), cfg, str(tmp_path / "two")),
+        args=(2, free_port(), cfg, str(tmp_path / "two")),
         nprocs=2,
         join=True,
         start_method="fork",

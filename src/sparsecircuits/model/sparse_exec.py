@@ -21,7 +21,7 @@ docs/sparse-exec.md has the measurements (benchmarks/bench_sparse_exec.py).
 from __future__ import annotations
 
 import os
-from typing import Literal
+from typing import Literal, get_args
 
 import torch
 from torch import Tensor
@@ -30,7 +30,7 @@ from sparsecircuits import kernels
 from sparsecircuits.errors import UserError
 
 Mode = Literal["auto", "on", "off"]
-MODES: tuple[str, ...] = ("auto", "on", "off")
+MODES: tuple[str, ...] = get_args(Mode)
 
 # Below this fraction of nonzero weights a matrix runs sparse under "auto". The speed crossover
 # measured on this project's 2-core AMD EPYC (AVX-512, 32 prompts x 32 tokens) is near 1/3: on
@@ -57,14 +57,13 @@ def current_mode() -> Mode:
     if _mode is not None:
         return _mode
     env = os.environ.get("SPARSECIRCUITS_SPARSE_EXEC")
-    return check_mode(env) if env else "auto"
+    return check_mode(env, "$SPARSECIRCUITS_SPARSE_EXEC") if env else "auto"
 
 
-def check_mode(mode: str) -> Mode:
+def check_mode(mode: str, source: str = "sparse execution mode") -> Mode:
+    """`mode` as a Mode; UserError naming where it came from and the three for anything else."""
     if mode not in MODES:
-        raise UserError(
-            f"sparse execution mode {mode!r} is not one of auto, on, off; pass one of those."
-        )
+        raise UserError(f"{source} {mode!r} is not one of auto, on, off; use one of those.")
     return mode  # type: ignore[return-value]
 
 
