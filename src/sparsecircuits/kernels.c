@@ -78,6 +78,8 @@ static int32_t bisect(const int32_t *keys, int64_t n, int64_t k, int32_t lo, int
  * (0 < k < n). The bracket starts three binades below the top key, which nearly always holds k
  * keys and saves ~5 probes; else at the smallest nonzero key; with fewer than k nonzeros (sparse
  * embeddings, ReLU) the cut is 0. */
+static int32_t keys_cut(const int32_t *keys, int32_t n, int32_t k, int32_t top, int *exact);
+
 static int32_t row_cut(const int32_t *bits, int32_t *keys, int32_t n, int32_t k, int *exact) {
     int32_t top = 0;
     for (int32_t i = 0; i < n; i++) {
@@ -85,6 +87,22 @@ static int32_t row_cut(const int32_t *bits, int32_t *keys, int32_t n, int32_t k,
         keys[i] = v;
         top = v > top ? v : top;
     }
+    return keys_cut(keys, n, k, top, exact);
+}
+
+/* The same for bf16 bit patterns: widened to the float32 bit pattern of the same value (bf16 is
+ * float32's top half), so the keys, the cut and the tie order are exactly those of the fp32 row. */
+static int32_t row_cut_bf16(const uint16_t *bits, int32_t *keys, int32_t n, int32_t k, int *exact) {
+    int32_t top = 0;
+    for (int32_t i = 0; i < n; i++) {
+        int32_t v = ((int32_t)(bits[i] & 0x7FFF)) << 16;
+        keys[i] = v;
+        top = v > top ? v : top;
+    }
+    return keys_cut(keys, n, k, top, exact);
+}
+
+static int32_t keys_cut(const int32_t *keys, int32_t n, int32_t k, int32_t top, int *exact) {
     int32_t lo = top - BINADES > 1 ? top - BINADES : 1;
     int64_t cnt = count_ge(keys, n, lo);
     if (cnt < k) {
@@ -138,6 +156,30 @@ void sc_abs_topk(const float *x, float *y, uint8_t *mask, int64_t rows, int32_t 
     ON_TEAM(threads, abs_topk_share(x, y, mask, rows, n, k));
 }
 
+/* bf16 in and out (CPU autocast training): no widening copy before the selection, and the next
+ * bf16 matmul reads y as it is. */
+static void abs_topk_row_bf16(const uint16_t *x, uint16_t *y, uint8_t *mask, int32_t n, int32_t k,
+                              int32_t *keys) {
+    int exact;
+    int32_t cut = row_cut_bf16(x, keys, n, k, &exact);
+    FOR_KEPT(keys, n, k, cut, exact, (mask[i] = (uint8_t)keep, y[i] = keep ? x[i] : 0));
+}
+
+static void abs_topk_share_bf16(const uint16_t *x, uint16_t *y, uint8_t *mask, int64_t rows,
+                                int32_t n, int32_t k) {
+    int64_t r0, r1;
+    my_share(rows, &r0, &r1);
+    int32_t *keys = malloc((size_t)n * sizeof(int32_t));
+    for (int64_t r = r0; r < r1; r++)
+        abs_topk_row_bf16(x + r * n, y + r * n, mask + r * n, n, k, keys);
+    free(keys);
+}
+
+void sc_abs_topk_bf16(const uint16_t *x, uint16_t *y, uint8_t *mask, int64_t rows, int32_t n,
+                      int32_t k, int32_t threads) {
+    ON_TEAM(threads, abs_topk_share_bf16(x, y, mask, rows, n, k));
+}
+
 /* AbsTopK's backward: out = grad where kept, else 0 (one pass; torch's grad * mask first widens
  * the mask to float32). */
 static void mask_grad_share(const float *grad, const uint8_t *mask, float *out, int64_t n) {
@@ -148,6 +190,17 @@ static void mask_grad_share(const float *grad, const uint8_t *mask, float *out, 
 
 void sc_mask_grad(const float *grad, const uint8_t *mask, float *out, int64_t n, int32_t threads) {
     ON_TEAM(threads, mask_grad_share(grad, mask, out, n));
+}
+
+static void mask_grad_share_bf16(const uint16_t *grad, const uint8_t *mask, uint16_t *out, int64_t n) {
+    int64_t i0, i1;
+    my_share(n, &i0, &i1);
+    for (int64_t i = i0; i < i1; i++) out[i] = mask[i] ? grad[i] : 0;
+}
+
+void sc_mask_grad_bf16(const uint16_t *grad, const uint8_t *mask, uint16_t *out, int64_t n,
+                       int32_t threads) {
+    ON_TEAM(threads, mask_grad_share_bf16(grad, mask, out, n));
 }
 
 /* ---------------------------------------------------------------------------------------------

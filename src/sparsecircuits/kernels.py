@@ -101,11 +101,13 @@ def _load() -> ctypes.CDLL | None:
         )
         return None
     i64, i32, ptr = ctypes.c_int64, ctypes.c_int32, ctypes.c_void_p
-    lib.sc_abs_topk.argtypes = [ptr, ptr, ptr, i64, i32, i32, i32]
-    lib.sc_mask_grad.argtypes = [ptr, ptr, ptr, i64, i32]
+    lib.sc_abs_topk.argtypes = lib.sc_abs_topk_bf16.argtypes = [ptr, ptr, ptr, i64, i32, i32, i32]
+    lib.sc_mask_grad.argtypes = lib.sc_mask_grad_bf16.argtypes = [ptr, ptr, ptr, i64, i32]
     lib.sc_project.argtypes = [ptr, ptr, i64, i32, i32, i64, i32]
     lib.sc_spmm.argtypes = [ptr, i64, i32, ptr, ptr, ptr, i32, ptr, i32]
-    lib.sc_abs_topk.restype = lib.sc_mask_grad.restype = lib.sc_project.restype = None
+    for fn in (lib.sc_abs_topk, lib.sc_abs_topk_bf16, lib.sc_mask_grad, lib.sc_mask_grad_bf16):
+        fn.restype = None
+    lib.sc_project.restype = None
     lib.sc_spmm.restype = None
     return lib
 
@@ -123,11 +125,15 @@ def _library() -> ctypes.CDLL | None:
     return _lib
 
 
-def usable(t: torch.Tensor) -> bool:
-    """Whether the kernels handle `t`: built, and `t` a contiguous float32 tensor on the CPU."""
+# AbsTopK and its backward also take bf16 (CPU autocast training); the other kernels float32 only.
+TOPK_DTYPES = (torch.float32, torch.bfloat16)
+
+
+def usable(t: torch.Tensor, dtypes: tuple[torch.dtype, ...] = (torch.float32,)) -> bool:
+    """Whether the kernels handle `t`: built, and `t` a contiguous CPU tensor of one of `dtypes`."""
     return (
         t.device.type == "cpu"
-        and t.dtype == torch.float32
+        and t.dtype in dtypes
         and t.is_contiguous()
         and _library() is not None
     )
@@ -146,9 +152,8 @@ def abs_topk_rows(x: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
     y = torch.empty_like(flat)
     mask = torch.empty(flat.shape, dtype=torch.uint8)
     rows, n = flat.shape
-    _library().sc_abs_topk(
-        flat.data_ptr(), y.data_ptr(), mask.data_ptr(), rows, n, k, _threads(flat.numel())
-    )
+    fn = _library().sc_abs_topk_bf16 if x.dtype == torch.bfloat16 else _library().sc_abs_topk
+    fn(flat.data_ptr(), y.data_ptr(), mask.data_ptr(), rows, n, k, _threads(flat.numel()))
     return y.view(x.shape), mask.view(x.shape)
 
 
@@ -157,7 +162,8 @@ def mask_grad(grad: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     pass. `grad` must pass `usable` and have mask's shape."""
     out = torch.empty_like(grad)
     n = grad.numel()
-    _library().sc_mask_grad(grad.data_ptr(), mask.data_ptr(), out.data_ptr(), n, _threads(n))
+    fn = _library().sc_mask_grad_bf16 if grad.dtype == torch.bfloat16 else _library().sc_mask_grad
+    fn(grad.data_ptr(), mask.data_ptr(), out.data_ptr(), n, _threads(n))
     return out
 
 

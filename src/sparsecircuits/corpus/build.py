@@ -18,9 +18,11 @@ import numpy as np
 from tqdm import tqdm
 
 from sparsecircuits import fileio
+from sparsecircuits.corpus import synthetic
 from sparsecircuits.corpus.manifest import FORMAT_VERSION, MANIFEST_FILE, shard_name
 from sparsecircuits.corpus.sources import (
     FILE_KINDS,
+    SYNTHETIC,
     Document,
     Source,
     SourceOptions,
@@ -29,6 +31,7 @@ from sparsecircuits.corpus.sources import (
     list_files,
     parse_source,
 )
+from sparsecircuits.corpus.strip import PARTS, strip_source
 from sparsecircuits.corpus.tokenizer import Tokenizer
 from sparsecircuits.errors import UserError
 from sparsecircuits.fileio import atomic_write_json, staging_dir
@@ -50,6 +53,7 @@ class BuildConfig:
     tokenizer: Path | None = None  # use this tokenizer instead of training one
     tokenizer_sample_bytes: int = 256_000_000  # train the tokenizer on at most this much text
     shard_tokens: int = 100_000_000
+    synthetic_tokens: int | None = None  # train tokens of the synthetic source (else its weight)
     progress: bool = True
 
 
@@ -90,11 +94,12 @@ def _unique_documents(
     dup_counts: list[int],
     desc: str,
     progress: bool,
+    stripped_memo: dict[bytes, str | None],
 ) -> Iterator[tuple[int, Document, bytes]]:
     """Yield (source index, document, sha256 digest) for first occurrences only."""
     seen: set[bytes] = set()
     # Files of stdlib/folder sources are known up front; records of JSONL/parquet are not.
-    known = all(s.kind in FILE_KINDS for s in sources)
+    known = all(s.kind in (*FILE_KINDS, SYNTHETIC) for s in sources)
     total = sum(len(f) for f in files) if known else None
     bar = tqdm(total=total, desc=desc, unit="item", disable=not progress, file=sys.stderr)
     try:
@@ -106,6 +111,14 @@ def _unique_documents(
                     dup_counts[i] += 1
                     continue
                 seen.add(digest)
+                if opts.strip:  # the split and dedup follow the file as written
+                    if digest not in stripped_memo:  # the second pass reuses the first's work
+                        stripped_memo[digest] = strip_source(doc.text, opts.strip)
+                    stripped = stripped_memo[digest]
+                    if stripped is None:
+                        stats[i].unparsed_kept += 1
+                    elif stripped.strip():
+                        doc = Document(doc.origin, stripped)
                 yield i, doc, digest
         bar.update(sum(st.items_seen for st in stats) - bar.n)
     finally:
@@ -140,9 +153,12 @@ def build_corpus(cfg: BuildConfig) -> dict[str, Any]:
         )
 
     sources = [parse_source(s) for s in cfg.sources]
+    syn_i = _synthetic_index(sources, cfg.synthetic_tokens)
+    only_synthetic = syn_i is not None and len(sources) == 1
     files = [list_files(s, cfg.options) for s in sources]
     opts = cfg.options
 
+    stripped_memo: dict[bytes, str | None] = {}
     # Pass 1: which documents exist, their splits, and the tokenizer-training sample.
     stats = [SourceStats() for _ in sources]
     dups = [0] * len(sources)
@@ -153,7 +169,7 @@ def build_corpus(cfg: BuildConfig) -> dict[str, Any]:
     sample_bytes = 0
     min_key: tuple[float, bytes] | None = None
     for _, doc, digest in _unique_documents(
-        sources, files, opts, stats, dups, "scanning", cfg.progress
+        sources, files, opts, stats, dups, "scanning", cfg.progress, stripped_memo
     ):
         scan.n_unique += 1
         split = split_of(digest, cfg.seed, cfg.val_fraction)
@@ -171,7 +187,15 @@ def build_corpus(cfg: BuildConfig) -> dict[str, Any]:
                 *_, dropped = heapq.heappop(sample)
                 sample_bytes -= len(dropped.encode("utf-8"))
     scan.duplicates = sum(dups)
-    if scan.n_unique == 0:
+    if only_synthetic and given_tok is None:  # the tokenizer learns from the programs themselves
+        gen = synthetic.documents(cfg.seed)
+        while sample_bytes < min(cfg.tokenizer_sample_bytes, _SYNTHETIC_SAMPLE_BYTES):
+            text = next(gen)
+            sample.append((0.0, len(sample), b"", text))
+            sample_bytes += len(text.encode("utf-8"))
+    if only_synthetic:
+        pass
+    elif scan.n_unique == 0:
         raise UserError(
             "the sources hold no usable documents (all were skipped or duplicates); check the sources and --max-file-bytes."
         )
@@ -187,7 +211,7 @@ def build_corpus(cfg: BuildConfig) -> dict[str, Any]:
         scan.n_split["val"] += 1
         sample = [e for e in sample if e[2] != scan.forced_val]
         sample_bytes = sum(len(e[3].encode("utf-8")) for e in sample)
-    if scan.n_split["train"] == 0:
+    if scan.n_split["train"] == 0 and not only_synthetic:
         raise UserError(
             "no document landed in the training split; lower --val-fraction or add sources."
         )
@@ -198,7 +222,7 @@ def build_corpus(cfg: BuildConfig) -> dict[str, Any]:
     # Tokenizer.
     if given_tok is None:
         sample.sort(key=lambda t: t[1])  # original order, for determinism
-        sampled = len(sample) < scan.n_split["train"]
+        sampled = len(sample) < scan.n_split["train"] or only_synthetic
         texts = [e[3] for e in sample]
         n_sample = len(texts)
         if cfg.progress:
@@ -255,7 +279,7 @@ def build_corpus(cfg: BuildConfig) -> dict[str, Any]:
         )
         try:
             for src_i, doc, digest in _unique_documents(
-                sources, files, opts, stats2, dups2, "reading", False
+                sources, files, opts, stats2, dups2, "reading", False, stripped_memo
             ):
                 split = (
                     "val"
@@ -268,6 +292,35 @@ def build_corpus(cfg: BuildConfig) -> dict[str, Any]:
                     flush(split)
             for s in SPLITS:
                 flush(s)
+            if syn_i is not None:
+                target = cfg.synthetic_tokens or _weighted_tokens(
+                    sources, syn_i, sum(c["train"] for c in tokens_by_source)
+                )
+                bar.reset(total=None)
+                bar.set_description("generating")
+                for n, text in enumerate(synthetic.documents(cfg.seed)):
+                    if tokens_by_source[syn_i]["train"] >= target:
+                        break
+                    digest = hashlib.sha256(text.encode("utf-8")).digest()
+                    # beside real code the val split stays the real code's own, shared by mixes
+                    split = (
+                        split_of(digest, cfg.seed, cfg.val_fraction) if only_synthetic else "train"
+                    )
+                    docs_by_split[split] += 1
+                    stats2[syn_i].items_seen = stats2[syn_i].documents = n + 1
+                    pending[split].append((syn_i, text))
+                    done = stats2[syn_i].documents - len(pending["train"]) - len(pending["val"])
+                    per_doc = tokens_by_source[syn_i]["train"] / done if done else float("inf")
+                    left = target - tokens_by_source[syn_i]["train"]
+                    # encode in batches, but one by one near the target (programs vary 4x in
+                    # length), so that the source ends within one program of its target
+                    near = left <= 4 * per_doc * len(pending[split])
+                    if near or len(pending[split]) >= _ENCODE_BATCH_DOCS:
+                        flush(split)
+                for s in SPLITS:
+                    flush(s)
+                stats[syn_i] = stats2[syn_i]
+                scan.n_unique += stats2[syn_i].documents
         finally:
             bar.close()
         if sum(docs_by_split.values()) != scan.n_unique or dups2 != dups:
@@ -292,6 +345,7 @@ def build_corpus(cfg: BuildConfig) -> dict[str, Any]:
                     "documents": st.documents - d,
                     "duplicates": d,
                     "skipped": dict(sorted(st.skipped.items())),
+                    **({"unparsed_kept": st.unparsed_kept} if opts.strip else {}),
                     "tokens": {s: tokens_by_source[i][s] for s in SPLITS},
                     **({"packages": package_inventory(src)} if src.packages else {}),
                 }
@@ -302,6 +356,7 @@ def build_corpus(cfg: BuildConfig) -> dict[str, Any]:
                 "glob": opts.glob,
                 "text_field": opts.text_field,
                 "max_file_bytes": opts.max_file_bytes,
+                "strip": [p for p in PARTS if p in opts.strip],
                 "shard_tokens": cfg.shard_tokens,
             },
             "files_seen": sum(st.items_seen for st in stats),
@@ -322,6 +377,44 @@ def build_corpus(cfg: BuildConfig) -> dict[str, Any]:
         manifest["build_seconds"] = round(time.perf_counter() - t0, 2)
         atomic_write_json(stage / MANIFEST_FILE, manifest)
     return manifest
+
+
+_SYNTHETIC_SAMPLE_BYTES = 16_000_000  # tokenizer sample of a synthetic-only corpus
+
+
+def _synthetic_index(sources: list[Source], tokens: int | None) -> int | None:
+    """Where the synthetic source is among `sources` (at most once), checking it can be sized."""
+    found = [i for i, s in enumerate(sources) if s.kind == SYNTHETIC]
+    if len(found) > 1:
+        raise UserError("`--source synthetic` is given twice; give it once (with one weight).")
+    if not found:
+        if tokens is not None:
+            raise UserError("--tokens sizes the synthetic source; add `--source synthetic`.")
+        return None
+    i = found[0]
+    if tokens is None and (sources[i].weight is None or len(sources) == 1):
+        raise UserError(
+            "`--source synthetic` needs a size: --tokens N, or a weight beside real sources "
+            "(e.g. --source synthetic:0.3 --source stdlib:0.7)."
+        )
+    return i
+
+
+def _weighted_tokens(sources: list[Source], syn_i: int, real_train_tokens: int) -> int:
+    """Synthetic train tokens for its weight. Weights are shares of the training tokens; the real
+    sources are read whole, so they fix the synthetic share alone: synthetic:0.3 beside
+    stdlib:0.7 (or beside unweighted real sources, which share what the weights leave) makes
+    30% of the training tokens synthetic."""
+    weight = sources[syn_i].weight or 0.0
+    real = [s.weight for i, s in enumerate(sources) if i != syn_i]
+    given = sum(w for w in real if w is not None)
+    real_weight = given + (1.0 - weight - given if None in real else 0.0)
+    if real_weight <= 0:
+        raise UserError(
+            f"the source weights leave no share for the real sources; make them sum to 1 "
+            f"(e.g. --source synthetic:{min(weight, 0.3)} --source stdlib:{1 - min(weight, 0.3):g})."
+        )
+    return int(real_train_tokens * weight / real_weight)
 
 
 def package_inventory(source: Source) -> list[dict[str, Any]]:

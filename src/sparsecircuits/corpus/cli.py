@@ -8,8 +8,20 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from sparsecircuits.cli_types import int_in
 from sparsecircuits.corpus.sources import SourceOptions
+from sparsecircuits.corpus.strip import Part, parse_parts
 from sparsecircuits.locks import locked
+
+
+def strip_parts(value: str) -> frozenset[Part]:
+    """argparse type of --strip: `docstrings,comments`."""
+    try:
+        return parse_parts(value)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(
+            f"{e}; give docstrings, comments or docstrings,comments"
+        ) from None
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -31,7 +43,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action="append",
         required=True,
         metavar="SRC",
-        help="`stdlib` (this interpreter's standard library), `site-packages` (its installed third-party packages, without tests, vendored copies or generated files), a folder, a .jsonl or a .parquet file; repeatable",
+        help="`stdlib` (this interpreter's standard library), `site-packages` (its installed third-party packages, without tests, vendored copies or generated files), `synthetic` (generated simple Python), a folder, a .jsonl or a .parquet file; SRC:WEIGHT gives a source its share of the training tokens; repeatable",
     )
     b.add_argument(
         "--out", required=True, type=Path, help="new corpus folder (must not exist or be empty)"
@@ -65,6 +77,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="skip larger documents (default 1000000)",
     )
     b.add_argument(
+        "--tokens",
+        type=int_in(1),
+        default=None,
+        metavar="N",
+        help="training tokens of the synthetic source (default: from its weight)",
+    )
+    b.add_argument(
+        "--strip",
+        type=strip_parts,
+        default=frozenset(),
+        metavar="PARTS",
+        help="drop these parts of Python files, comma-separated: docstrings, comments (files "
+        "that do not parse are kept as they are and counted); default: keep everything",
+    )
+    b.add_argument(
         "--tokenizer",
         type=Path,
         default=None,
@@ -84,6 +111,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     i = sub.add_parser("info", help="describe a corpus folder")
     i.add_argument("dir", type=Path, help="corpus folder")
     i.add_argument("--json", action="store_true", help="print the manifest as JSON")
+    i.add_argument(
+        "--contamination",
+        action="store_true",
+        help="measure how often each task's held-out prompts occur verbatim in the training "
+        "shards (stored beside the corpus; printed by every later `corpus info`)",
+    )
     i.set_defaults(func=_info)
 
 
@@ -102,10 +135,12 @@ def _build(args: argparse.Namespace) -> int:
             glob=args.glob,
             text_field=args.text_field,
             max_file_bytes=args.max_file_bytes,
+            strip=args.strip,
         ),
         tokenizer=args.tokenizer,
         tokenizer_sample_bytes=args.tokenizer_sample_bytes,
         shard_tokens=args.shard_tokens,
+        synthetic_tokens=args.tokens,
     )
     manifest = build_corpus(cfg)
     print(f"wrote {args.out}", file=sys.stderr)
@@ -125,6 +160,12 @@ def _info(args: argparse.Namespace) -> int:
     else:
         print(summary(manifest))
         print(f"unigram baseline: val loss {baseline} nats/token (train token frequencies)")
+        # tasks come after the corpus in the data path: imported only for this table
+        from sparsecircuits.tasks import contamination
+
+        rows = contamination.cached(args.dir, compute=args.contamination)
+        if rows is not None:
+            print(contamination.format_table(rows))
     return 0
 
 
@@ -150,6 +191,16 @@ def summary(m: dict[str, Any]) -> str:
             f"source {s['spec']} ({s['kind']}, {s['path']}): {s['items_seen']} items, "
             f"{s['documents']} documents, {s['duplicates']} duplicates, skipped: {skipped}"
         )
+        train_tokens = max(m["tokens"]["train"], 1)
+        weight = f", weight {s['spec'].rpartition(':')[2]}" if ":" in s["spec"] else ""
+        lines.append(
+            f"  {s['tokens']['train']:,} train tokens ({100 * s['tokens']['train'] / train_tokens:.1f}%{weight})"
+            + (
+                f", {s['unparsed_kept']} unparsable files kept whole"
+                if "unparsed_kept" in s
+                else ""
+            )
+        )
         if s.get("packages"):
             pkgs = s["packages"]
             top = sorted(pkgs, key=lambda p: -p["files"])[:8]
@@ -173,6 +224,8 @@ def summary(m: dict[str, Any]) -> str:
     lines.append(
         f"tokenizer: vocab {m['vocab_size']}, eot id {m['eot_id']}, {how}, sha256 {m['tokenizer_sha256'][:16]}"
     )
+    if m["options"].get("strip"):
+        lines.append(f"stripped: {', '.join(m['options']['strip'])} (Python's tokenizer and ast)")
     lines.append(
         f"seed {m['seed']}, val fraction {m['val_fraction']}, built {m['created_at']} in {m['build_seconds']} s"
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sysconfig
@@ -17,11 +18,13 @@ from sparsecircuits.corpus.site_packages import (
     looks_generated,
     site_packages_dirs,
 )
+from sparsecircuits.corpus.strip import Part
 from sparsecircuits.errors import UserError
 
 # Why a file or record was left out; every skip is counted under one of these.
 SKIP_REASONS = ("not_utf8", "binary", "empty", "too_large", "not_text", "unreadable", "generated")
 STDLIB = "stdlib"
+SYNTHETIC = "synthetic"  # generated simple Python (corpus/synthetic.py); no files
 # Sources whose files are listed up front (the others are files of records).
 FILE_KINDS = ("stdlib", SITE_PACKAGES, "dir")
 # Path parts that mark the standard library's own tests.
@@ -37,6 +40,7 @@ class SourceOptions:
     glob: str = "*.py"
     text_field: str = "content"
     max_file_bytes: int = 1_000_000
+    strip: frozenset[Part] = frozenset()  # parts of Python text to drop (corpus/strip.py)
 
 
 @dataclass(frozen=True)
@@ -46,6 +50,7 @@ class Source:
     spec: str
     kind: str
     path: Path
+    weight: float | None = None  # `SRC:WEIGHT`: share of the training tokens (build.py)
     # site-packages only: the installed distributions, each with the files it contributes.
     packages: tuple[Package, ...] = field(default=(), compare=False)
 
@@ -57,6 +62,7 @@ class SourceStats:
     items_seen: int = 0
     documents: int = 0
     skipped: Counter = field(default_factory=Counter)
+    unparsed_kept: int = 0  # with --strip: documents that do not parse, kept as they are
 
 
 @dataclass(frozen=True)
@@ -68,7 +74,22 @@ class Document:
 
 
 def parse_source(spec: str) -> Source:
-    """Resolve a `--source` value: `stdlib`, `site-packages`, a folder, a `.jsonl` or a `.parquet` file."""
+    """Resolve a `--source` value: `stdlib`, `site-packages`, `synthetic`, a folder, a `.jsonl` or a
+    `.parquet` file, each optionally followed by `:WEIGHT` (a positive number)."""
+    head, sep, tail = spec.rpartition(":")
+    if sep and head:
+        try:
+            weight = float(tail)
+        except ValueError:
+            weight = None  # a colon in a path
+        if weight is not None:
+            if not weight > 0:
+                raise UserError(
+                    f"source weight {tail!r} in {spec!r} must be a positive number, e.g. {head}:0.5."
+                )
+            return dataclasses.replace(parse_source(head), spec=spec, weight=weight)
+    if spec == SYNTHETIC:
+        return Source(spec, SYNTHETIC, Path(SYNTHETIC))
     if spec == STDLIB:
         return Source(spec, "stdlib", stdlib_path())
     if spec == SITE_PACKAGES:
@@ -78,7 +99,7 @@ def parse_source(spec: str) -> Source:
             raise UserError(
                 "`--source site-packages` found no installed package with Python files; install some or give `stdlib` or a folder."
             )
-        return Source(spec, SITE_PACKAGES, dirs[0], packages)
+        return Source(spec, SITE_PACKAGES, dirs[0], packages=packages)
     path = Path(spec).expanduser()
     if not path.exists():
         raise UserError(
@@ -121,6 +142,8 @@ def list_files(source: Source, opts: SourceOptions) -> list[Path]:
         files = [f for pkg in source.packages for f in pkg.files]
     elif source.kind == "dir":
         files = list(source.path.rglob(opts.glob))
+    elif source.kind == SYNTHETIC:
+        return []
     else:
         return [source.path]
     files = sorted(p for p in files if p.is_file())
@@ -179,6 +202,8 @@ def iter_documents(
         yield from _iter_jsonl(source.path, opts, stats)
     elif source.kind == "parquet":
         yield from _iter_parquet(source.path, opts, stats)
+    elif source.kind == SYNTHETIC:  # generated after the real sources (build.py)
+        return
     else:  # pragma: no cover - parse_source only makes the kinds above
         raise ValueError(source.kind)
 

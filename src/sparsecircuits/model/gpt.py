@@ -162,7 +162,7 @@ def _abs_topk_masked(x: Tensor, k: int, need_mask: bool = True) -> tuple[Tensor,
     """(y, kept mask as uint8, or None unless `need_mask`). Contiguous float32 on a CPU takes the
     C kernel (bisection on the bit patterns, measured 4x faster than torch.topk there);
     GPUs and other dtypes take torch.topk."""
-    if kernels.usable(x):
+    if kernels.usable(x, kernels.TOPK_DTYPES):
         return kernels.abs_topk_rows(x, k)
     a = x.detach().abs()
     int_dtype = _ORDER_DTYPE.get(a.dtype)
@@ -194,13 +194,17 @@ class _AbsTopK(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad: Tensor) -> tuple[Tensor, None]:
         (mask,) = ctx.saved_tensors
-        if kernels.usable(grad) and not torch.is_grad_enabled():
+        if kernels.usable(grad, kernels.TOPK_DTYPES) and not torch.is_grad_enabled():
             return kernels.mask_grad(grad, mask), None
         return grad * mask, None  # differentiable in grad, so double backward holds
 
 
 def abs_topk(x: Tensor, k: int) -> Tensor:
-    """Keep the k entries of largest |x| along the last dimension (exactly k), zero the rest."""
+    """Keep the k entries of largest |x| along the last dimension (exactly k), zero the rest.
+
+    A bf16 input (CPU autocast) takes the C kernel too, which selects on the fp32 bit patterns
+    of the same values: torch.topk plus the tie-breaking path on bf16 cost 6.6 s of a 30-step
+    zoo-sparse profile, more than bf16 saved on the matmuls."""
     if k >= x.shape[-1]:
         return x
     if x.requires_grad and torch.is_grad_enabled():
@@ -324,18 +328,19 @@ class AttentionSink(nn.Module):
         # its logit to sink_logit[h]; its zero value only enlarges the softmax denominator.
         k = torch.cat([k.new_zeros(B, H, 1, D), k], dim=2)
         v = torch.cat([v.new_zeros(B, H, 1, v.shape[-1]), v], dim=2)
+        # scores and softmax at least fp32: under CPU bf16 autocast only the two matmuls are bf16
+        # (a bf16 softmax and its backward measured slower on this CPU than the fp32 ones)
+        dtype = torch.promote_types(q.dtype, torch.float32)
         visible = torch.ones(T, T + 1, dtype=torch.bool, device=q.device).tril(diagonal=1)
-        mask = torch.zeros(T, T + 1, dtype=q.dtype, device=q.device).masked_fill(
-            ~visible, -math.inf
-        )
-        mask = mask + F.pad(self.sink_logit.to(q.dtype).view(H, 1, 1), (0, T))  # [H, T, T+1]
+        mask = torch.zeros(T, T + 1, dtype=dtype, device=q.device).masked_fill(~visible, -math.inf)
+        mask = mask + F.pad(self.sink_logit.to(dtype).view(H, 1, 1), (0, T))  # [H, T, T+1]
         if q.device.type != "cpu":
             return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, scale=scale)
         # On a CPU, SDPA with a mask runs these very steps (bitwise equal: tests/model/
         # test_forward.py) plus a check for rows with every key masked, which the always-visible
         # sink rules out; skipping it measured a quarter of attention's time at 128 heads.
         sf = math.sqrt(scale)
-        att = torch.matmul(q * sf, k.transpose(-2, -1) * sf) + mask
+        att = torch.matmul(q * sf, k.transpose(-2, -1) * sf).to(dtype) + mask
         return torch.matmul(torch.softmax(att, dim=-1), v)
 
 

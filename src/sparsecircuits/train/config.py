@@ -37,10 +37,14 @@ class TrainConfig:
     checkpoint_every: int = 500  # write a checkpoint every N steps (and at the end)
     log_every: int = 10  # write a metrics row every N steps
     seed: int = 0  # fixes init, data order and everything else
+    max_minutes: float = 0.0  # stop with a checkpoint after this much wall time (0 = no limit)
     device: str = "auto"  # "auto" | "cpu" | "cuda"
-    autocast_bf16: bool = True  # bf16 autocast on GPU (ignored on CPU)
+    autocast_bf16: bool = (
+        True  # bf16 autocast on a GPU or a CPU with native bf16 (train/precision.py)
+    )
     compile: bool = False  # torch.compile the model
     tokenizer_hash: str = ""  # filled in by the trainer: content hash of the corpus tokenizer
+    precision: str = ""  # filled in by the trainer: "bf16" or "fp32", what the run computes in
 
     def validate(self, block_size: int | None = None) -> None:
         """Raise UserError if a value is out of range (the rules are `TRAIN_RULES`)."""
@@ -70,6 +74,7 @@ TRAIN_RULES: conf.Rules = {
     "checkpoint_every": conf.at_least(1),
     "log_every": conf.at_least(1),
     "seed": conf.between(0, 2**63 - 1),
+    "max_minutes": conf.at_least(0),
     "device": conf.one_of("auto", "cpu", "cuda"),
 }
 
@@ -128,7 +133,15 @@ def apply_overrides(config: RunConfig, overrides: list[str]) -> RunConfig:
 
 
 # What a resumed run may change: its length, bookkeeping and placement, not what it computes.
-RESUMABLE = ("steps", "eval_every", "eval_batches", "checkpoint_every", "log_every", "device")
+RESUMABLE = (
+    "steps",
+    "eval_every",
+    "eval_batches",
+    "checkpoint_every",
+    "log_every",
+    "device",
+    "max_minutes",
+)
 
 
 def resume_config(saved: RunConfig, requested: RunConfig, saved_path: Path) -> RunConfig:
@@ -139,7 +152,11 @@ def resume_config(saved: RunConfig, requested: RunConfig, saved_path: Path) -> R
     differences = []
     for table in ("model", "train", *sorted(set(saved.extra) | set(requested.extra))):
         for key in sorted(set(was.get(table, {})) | set(now.get(table, {}))):
-            if table == "train" and key in (*RESUMABLE, "tokenizer_hash"):  # the trainer's
+            if table == "train" and key in (
+                *RESUMABLE,
+                "tokenizer_hash",
+                "precision",
+            ):  # the trainer's
                 continue
             a, b = was.get(table, {}).get(key), now.get(table, {}).get(key)
             if table == "train" and key == "corpus":  # the run records the absolute path

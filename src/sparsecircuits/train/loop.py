@@ -6,6 +6,7 @@ import contextlib
 import json
 import math
 import os
+import sys
 import time
 from pathlib import Path
 from typing import Any, Protocol
@@ -20,6 +21,7 @@ from sparsecircuits.errors import UserError
 from sparsecircuits.memory import reuse_freed_memory
 from sparsecircuits.train import checkpoint as ckpt
 from sparsecircuits.train import distributed as dd
+from sparsecircuits.train import precision as prec
 from sparsecircuits.train.config import RunConfig
 from sparsecircuits.train.schedule import fraction_at, lr_at
 from sparsecircuits.train.sparsity import densities, project_to_sparsity
@@ -76,12 +78,6 @@ def _resolve_corpus(config: RunConfig) -> tuple[Path, Any]:
     return corpus.resolve(), tokenizer
 
 
-def _autocast(device: torch.device, enabled: bool) -> contextlib.AbstractContextManager:
-    if device.type == "cuda" and enabled:
-        return torch.autocast("cuda", dtype=torch.bfloat16)
-    return contextlib.nullcontext()
-
-
 def _lm_loss(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return F.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), y.reshape(-1))
 
@@ -93,7 +89,7 @@ def evaluate(
     n_batches: int,
     device: torch.device,
     info: dd.DistInfo,
-    bf16: bool,
+    precision: prec.Precision,
 ) -> tuple[float, list[int]]:
     """Mean val loss over `n_batches` fixed batches, and dead MLP neurons per layer.
 
@@ -107,7 +103,7 @@ def evaluate(
     for b in range(n_batches):
         x, y = sampler.batch(b)
         x, y = x.to(device), y.to(device)
-        with _autocast(device, bf16):
+        with prec.autocast(device, precision):
             logits, cache = model.run_with_cache(x, sites=sites)
         total[0] += _lm_loss(logits, y).double() * y.numel()
         total[1] += y.numel()
@@ -293,7 +289,21 @@ def _train(
 
         train_model = DDP(train_model, device_ids=[device.index] if device.type == "cuda" else None)
 
-    bf16 = t.autocast_bf16
+    precision, why = prec.resolve(device, t.autocast_bf16)
+    if resume:
+        was = ckpt.load_run_config(out_dir).train
+        # runs from before the field: CPUs trained in fp32 then
+        was_precision = was.precision or (
+            "bf16" if device.type == "cuda" and was.autocast_bf16 else "fp32"
+        )
+        if was_precision != precision:
+            raise UserError(
+                f"{out_dir} was trained with train.precision = {was_precision!r} but would continue "
+                f"in {precision!r} here ({why}); resume it where it ran, or train into a new --out."
+            )
+    t.precision = precision
+    if info.is_main:
+        print(f"precision: {precision} ({why})", file=sys.stderr)
     params = [p for p in raw_model.parameters() if p.requires_grad]
     if hook is not None:
         params += [p for p in hook.module.parameters() if p.requires_grad]
@@ -314,7 +324,7 @@ def _train(
         dd.barrier(info)
 
     if start == 0:
-        val_loss, dead = evaluate(raw_model, val_sampler, t.eval_batches, device, info, bf16)
+        val_loss, dead = evaluate(raw_model, val_sampler, t.eval_batches, device, info, precision)
         rows.append({"step": 0, "val_loss": val_loss, "dead_neurons": dead, "fraction": 1.0})
         checkpoint(0, first=not resume)
 
@@ -328,7 +338,7 @@ def _train(
     loss_sum = torch.zeros((), dtype=torch.float64, device=device)
     loss_n = 0
     term_sums: dict[str, torch.Tensor] = {}
-    last_time = time.perf_counter()
+    last_time = started = time.perf_counter()
     last_step = start
     row: dict[str, Any] = rows[-1] if rows else {}
     train_model.train()
@@ -339,7 +349,7 @@ def _train(
         for group in optimizer.param_groups:
             group["lr"] = lr
         terms: dict[str, torch.Tensor] = {}
-        with _autocast(device, bf16):
+        with prec.autocast(device, precision):
             if hook is None:
                 loss = _lm_loss(train_model(x), y)
             else:
@@ -374,7 +384,7 @@ def _train(
                 )
             if do_eval:
                 row["val_loss"], row["dead_neurons"] = evaluate(
-                    raw_model, val_sampler, t.eval_batches, device, info, bf16
+                    raw_model, val_sampler, t.eval_batches, device, info, precision
                 )
             if info.is_main:
                 row["density"] = densities(raw_model, t)
@@ -390,9 +400,15 @@ def _train(
             term_sums.clear()
             last_time, last_step = time.perf_counter(), step
         bar.update(1)
-        if step % t.checkpoint_every == 0 or step == t.steps or step == stop_after:
+        out_of_time = t.max_minutes > 0 and time.perf_counter() - started > 60 * t.max_minutes
+        if info.world_size > 1:  # every rank stops at the same step
+            flag = torch.tensor(float(out_of_time), device=device)
+            out_of_time = bool(dd.all_reduce_(flag, info, "max").item())
+        if out_of_time and info.is_main:
+            print(f"train.max_minutes = {t.max_minutes} reached at step {step}", file=sys.stderr)
+        if step % t.checkpoint_every == 0 or step in (t.steps, stop_after) or out_of_time:
             checkpoint(step)
-        if step == stop_after:
+        if step == stop_after or out_of_time:
             break
     bar.close()
     return row
