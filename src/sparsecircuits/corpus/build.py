@@ -340,7 +340,7 @@ def build_corpus(cfg: BuildConfig) -> dict[str, Any]:
                 {
                     "spec": src.spec,
                     "kind": src.kind,
-                    "path": str(src.path.resolve()),
+                    "path": "generated" if src.kind == SYNTHETIC else str(src.path.resolve()),
                     "items_seen": st.items_seen,
                     "documents": st.documents - d,
                     "duplicates": d,

@@ -197,7 +197,7 @@ def summary(m: dict[str, Any]) -> str:
             f"  {s['tokens']['train']:,} train tokens ({100 * s['tokens']['train'] / train_tokens:.1f}%{weight})"
             + (
                 f", {s['unparsed_kept']} unparsable files kept whole"
-                if "unparsed_kept" in s
+                if s.get("unparsed_kept")
                 else ""
             )
         )

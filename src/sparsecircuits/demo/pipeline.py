@@ -17,13 +17,17 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sparsecircuits.corpus.strip import Part
 from sparsecircuits import fileio
 from sparsecircuits.errors import UserError
 from sparsecircuits.prune.config import PruneConfig
 
 BUNDLED = Path(__file__).resolve().parent.parent / "bundled"
 # The zoo pair (kind, folder) and the fallback: a tiny-sparse run trained longer than its preset.
-ZOO = (("sparse", BUNDLED / "zoo-sparse"), ("dense", BUNDLED / "zoo-dense-d32"))
+ZOO = (("sparse", BUNDLED / "zoo2-sparse"), ("dense", BUNDLED / "zoo2-dense-d32"))
+# The zoo was trained on code without docstrings and comments (bundled/README.md): its mean
+# activations and snippets come from the stdlib seen the same way.
+ZOO_STRIP: frozenset[Part] = frozenset({"docstrings", "comments"})
 BUNDLED_RUN = BUNDLED / "tiny-sparse"
 PRESET = Path("configs") / "tiny-sparse.toml"
 # Tried first: the two tasks whose circuits the paper draws; then the rest of the suite.
@@ -81,15 +85,17 @@ def demo_models(out: Path, force_train: bool) -> list[DemoModel]:
     return [DemoModel("sparse", source, out / "run")]
 
 
-def build_corpus_stage(out: Path, tokenizer: Path | None) -> Path:
+def build_corpus_stage(out: Path, tokenizer: Path | None, strip: frozenset[Part]) -> Path:
     """The stdlib corpus under `out/corpus`, tokenized with `tokenizer` when given."""
     from sparsecircuits.corpus.build import BuildConfig, build_corpus
+    from sparsecircuits.corpus.sources import SourceOptions
 
     corpus = out / "corpus"
     if (corpus / "manifest.json").is_file():
         _say(f"reusing {corpus}")
         return corpus
-    build_corpus(BuildConfig(sources=["stdlib"], out=corpus, tokenizer=tokenizer))
+    options = SourceOptions(strip=strip)
+    build_corpus(BuildConfig(sources=["stdlib"], out=corpus, tokenizer=tokenizer, options=options))
     return corpus
 
 
@@ -255,7 +261,7 @@ def run_demo(opts: DemoOptions) -> Path:
     models = demo_models(out, opts.force_train)
     tok = models[0].source / "tokenizer.json" if models[0].source is not None else None
     with _stage(opts, "corpus"):
-        corpus = build_corpus_stage(out, tok)
+        corpus = build_corpus_stage(out, tok, ZOO_STRIP if len(models) > 1 else frozenset())
     with _stage(opts, "model"):
         for m in models:
             model_stage(m, corpus)
