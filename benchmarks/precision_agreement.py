@@ -29,12 +29,16 @@ def main() -> None:
     args = ap.parse_args()
     result = {}
     for name, bf16 in (("bf16", True), ("fp32", False)):
-        cfg = load_config(args.config, [f"train.corpus={args.corpus}", f"train.autocast_bf16={str(bf16).lower()}"])
+        cfg = load_config(
+            args.config, [f"train.corpus={args.corpus}", f"train.autocast_bf16={str(bf16).lower()}"]
+        )
         out = args.runs / name
         t0 = time.perf_counter()
         if not (out / "model.safetensors").is_file():
             train(cfg, out)
-        rows = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines() if x.strip()]
+        rows = [
+            json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines() if x.strip()
+        ]
         result[name] = {
             "precision": load_config(out / "config.toml").train.precision,
             "steps": cfg.train.steps,

@@ -44,7 +44,9 @@ def main() -> None:
         t = run.config.train
         step = int(run_dir.name[4:]) if run_dir.name.startswith("step") else step_of(run_dir)
         losses = {
-            n: evaluate_task(run.model, get_task(n), run.tokenizer, n=args.pairs, max_len=32)["loss"]
+            n: evaluate_task(run.model, get_task(n), run.tokenizer, n=args.pairs, max_len=32)[
+                "loss"
+            ]
             for n in task_names()
         }
         rows.append(
@@ -57,7 +59,10 @@ def main() -> None:
                 "task_losses": {k: round(v, 4) for k, v in losses.items()},
             }
         )
-        print(f"{run_dir}: {rows[-1]['tokens']:,} tokens, {len(rows[-1]['tasks_at_target'])} tasks", flush=True)
+        print(
+            f"{run_dir}: {rows[-1]['tokens']:,} tokens, {len(rows[-1]['tasks_at_target'])} tasks",
+            flush=True,
+        )
     rows.sort(key=lambda r: r["tokens"])
     png = args.out.with_suffix(".png")
     fig, ax = plt.subplots(figsize=(6, 4))

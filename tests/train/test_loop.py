@@ -136,3 +136,18 @@ def test_bad_corpus_is_user_error(tiny_run_config, tmp_path: Path) -> None:
 def test_seq_len_beyond_block_size(tiny_run_config, tmp_path: Path) -> None:
     with pytest.raises(UserError, match="block_size"):
         train(tiny_run_config(seq_len=64), tmp_path / "run")
+
+
+def test_max_minutes_stops_with_a_checkpoint_and_resume_finishes(
+    tiny_run_config, tmp_path: Path
+) -> None:
+    run = tmp_path / "run"
+    # a budget of ~0 minutes: the first step already exceeds it
+    last = train(tiny_run_config(steps=6, max_minutes=1e-9), run)
+    assert last == {} or last.get("step", 1) <= 1
+    assert json.loads((run / "metrics.jsonl").read_text().splitlines()[-1])["step"] <= 1
+    from sparsecircuits.train.checkpoint import load_train_state
+
+    assert int(load_train_state(run)["step"]) == 1  # checkpointed where it stopped
+    train(tiny_run_config(steps=6), run, resume=True)
+    assert int(load_train_state(run)["step"]) == 6

@@ -155,6 +155,10 @@ def build_corpus(cfg: BuildConfig) -> dict[str, Any]:
     sources = [parse_source(s) for s in cfg.sources]
     syn_i = _synthetic_index(sources, cfg.synthetic_tokens)
     only_synthetic = syn_i is not None and len(sources) == 1
+    # synthetic train tokens per real one, checked before any work
+    syn_ratio = (
+        _synthetic_ratio(sources, syn_i) if syn_i is not None and not cfg.synthetic_tokens else 0.0
+    )
     files = [list_files(s, cfg.options) for s in sources]
     opts = cfg.options
 
@@ -193,9 +197,7 @@ def build_corpus(cfg: BuildConfig) -> dict[str, Any]:
             text = next(gen)
             sample.append((0.0, len(sample), b"", text))
             sample_bytes += len(text.encode("utf-8"))
-    if only_synthetic:
-        pass
-    elif scan.n_unique == 0:
+    if scan.n_unique == 0 and not only_synthetic:
         raise UserError(
             "the sources hold no usable documents (all were skipped or duplicates); check the sources and --max-file-bytes."
         )
@@ -293,8 +295,8 @@ def build_corpus(cfg: BuildConfig) -> dict[str, Any]:
             for s in SPLITS:
                 flush(s)
             if syn_i is not None:
-                target = cfg.synthetic_tokens or _weighted_tokens(
-                    sources, syn_i, sum(c["train"] for c in tokens_by_source)
+                target = cfg.synthetic_tokens or int(
+                    syn_ratio * sum(c["train"] for c in tokens_by_source)
                 )
                 bar.reset(total=None)
                 bar.set_description("generating")
@@ -400,11 +402,11 @@ def _synthetic_index(sources: list[Source], tokens: int | None) -> int | None:
     return i
 
 
-def _weighted_tokens(sources: list[Source], syn_i: int, real_train_tokens: int) -> int:
-    """Synthetic train tokens for its weight. Weights are shares of the training tokens; the real
-    sources are read whole, so they fix the synthetic share alone: synthetic:0.3 beside
-    stdlib:0.7 (or beside unweighted real sources, which share what the weights leave) makes
-    30% of the training tokens synthetic."""
+def _synthetic_ratio(sources: list[Source], syn_i: int) -> float:
+    """Synthetic train tokens per real one, from the weights. Weights are shares of the training
+    tokens; the real sources are read whole, so they fix the synthetic share alone:
+    synthetic:0.3 beside stdlib:0.7 (or beside unweighted real sources, which share what the
+    weights leave) makes 30% of the training tokens synthetic."""
     weight = sources[syn_i].weight or 0.0
     real = [s.weight for i, s in enumerate(sources) if i != syn_i]
     given = sum(w for w in real if w is not None)
@@ -414,7 +416,7 @@ def _weighted_tokens(sources: list[Source], syn_i: int, real_train_tokens: int) 
             f"the source weights leave no share for the real sources; make them sum to 1 "
             f"(e.g. --source synthetic:{min(weight, 0.3)} --source stdlib:{1 - min(weight, 0.3):g})."
         )
-    return int(real_train_tokens * weight / real_weight)
+    return weight / real_weight
 
 
 def package_inventory(source: Source) -> list[dict[str, Any]]:

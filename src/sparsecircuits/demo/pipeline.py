@@ -17,8 +17,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sparsecircuits.corpus.strip import Part
 from sparsecircuits import fileio
+from sparsecircuits.corpus.strip import Part
 from sparsecircuits.errors import UserError
 from sparsecircuits.prune.config import PruneConfig
 

@@ -401,7 +401,7 @@ def _train(
             last_time, last_step = time.perf_counter(), step
         bar.update(1)
         out_of_time = t.max_minutes > 0 and time.perf_counter() - started > 60 * t.max_minutes
-        if info.world_size > 1:  # every rank stops at the same step
+        if t.max_minutes > 0 and info.world_size > 1:  # every rank stops at the same step
             flag = torch.tensor(float(out_of_time), device=device)
             out_of_time = bool(dd.all_reduce_(flag, info, "max").item())
         if out_of_time and info.is_main:
