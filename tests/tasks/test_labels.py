@@ -9,8 +9,12 @@ import tokenize
 import pytest
 
 from sparsecircuits.tasks import get_task, task_names
+from sparsecircuits.tasks.base import PROMPT_LEN, Pair
 
 N_LABEL = 200
+N_CROP = 200
+# both prompts of these tasks are of one class; the target rule alone tells them apart
+SAME_CLASS = ("class_init", "var_swap")
 
 
 def last_line(text: str) -> str:
@@ -26,12 +30,15 @@ def head(text: str) -> str:
 def open_brackets(text: str) -> list[str]:
     """Brackets still open at the end of `text`, found with Python's own tokenizer."""
     stack: list[str] = []
+    # indentation does not matter to brackets, and a prompt cropped to its last tokens may begin
+    # inside an indented block, which the tokenizer would refuse
+    flat = "\n".join(line.lstrip() for line in text.split("\n"))
     try:
-        for tok in tokenize.generate_tokens(io.StringIO(text).readline):
+        for tok in tokenize.generate_tokens(io.StringIO(flat).readline):
             if tok.type == tokenize.OP and tok.string in "([{":
                 stack.append(tok.string)
-            elif tok.type == tokenize.OP and tok.string in ")]}":
-                stack.pop()
+            elif tok.type == tokenize.OP and tok.string in ")]}" and stack:
+                stack.pop()  # (an empty stack: the crop removed the opener of a closed pair)
     except tokenize.TokenError:
         pass  # EOF inside the open brackets, as expected
     return stack
@@ -226,6 +233,23 @@ RULES = {
 }
 
 
+def decidable(name: str, tokenizer, pair: Pair) -> bool:
+    """Whether the label follows from each (possibly cropped) prompt's decoded text alone.
+
+    Minimality is not asked: two prompts of different lengths crop at different starts.
+    """
+    is_pos, target_ok, _ = RULES[name]
+    pos, neg = tokenizer.decode(pair.prompt_pos), tokenizer.decode(pair.prompt_neg)
+    tpos, tneg = tokenizer.token_text(pair.target_pos), tokenizer.token_text(pair.target_neg)
+    try:
+        return bool(
+            (name in SAME_CLASS or (is_pos(pos) and not is_pos(neg)))
+            and (target_ok is None or (target_ok(pos, tpos, True) and target_ok(neg, tneg, False)))
+        )
+    except (AttributeError, IndexError, StopIteration, ValueError, SyntaxError):
+        return False  # a rule could not find what it reads: the crop removed it
+
+
 def test_every_task_has_a_rule():
     assert sorted(RULES) == sorted(task_names())
 
@@ -274,3 +298,14 @@ def test_prompt_ends_at_the_target_token(name, tokenizer, labelled):
             full = tokenizer.encode(text + cont)
             assert full[: len(ids) + 1] == ids + [target]
             assert tokenizer.single_token(tokenizer.token_text(target)) == target
+
+
+@pytest.mark.parametrize("name", task_names())
+def test_the_crop_keeps_the_deciding_context(name, tokenizer):
+    """At pruning's prompt length (the last 32 tokens) the label still follows from the prompts."""
+    pairs = get_task(name).pairs(tokenizer, N_CROP, "heldout", seed=0, max_len=PROMPT_LEN)
+    assert any(len(p.prompt_pos) == PROMPT_LEN for p in pairs)  # the crop is exercised
+    undecidable = [
+        tokenizer.decode(p.prompt_pos) for p in pairs if not decidable(name, tokenizer, p)
+    ]
+    assert not undecidable, undecidable[:3]

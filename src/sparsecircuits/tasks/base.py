@@ -22,6 +22,9 @@ PROBE_SAMPLES = 48
 CHUNK = 32  # drafts encoded per batched tokenizer call
 LONG_PROMPT = 400  # characters; longer prompts are not encoded twice (see _candidates)
 PROBE_MIN_ACCEPT = 0.25
+# Marks, in a generator's core text, where the context that decides the label begins (such as a
+# variable's `x = set()` far above `x`): a prompt cropped to its last tokens must keep it whole.
+DECIDES = "\x1e"
 # The default longest prompt, in tokens, of every command (see `core.data.prompt_length`): short
 # prompts keep pruning fast on a CPU; METHOD prunes at the full context (256).
 PROMPT_LEN = 32
@@ -68,7 +71,8 @@ class Draft:
     """A generator's text-level proposal: two prompts and their correct continuations.
 
     The target is the first token of the continuation as the tokenizer splits prompt+continuation;
-    it must begin with `need_*` (the characters that carry the decision).
+    it must begin with `need_*` (the characters that carry the decision). A `DECIDES` mark in a
+    core is removed here and kept as `decides_*`: how many trailing characters must survive a crop.
     """
 
     core_pos: str
@@ -78,6 +82,16 @@ class Draft:
     need_pos: str
     need_neg: str
     exact: bool = False  # the target token must be exactly `need_*`, not merely begin with it
+    decides_pos: int = field(default=0, init=False)
+    decides_neg: int = field(default=0, init=False)
+
+    def __post_init__(self) -> None:
+        for side in ("pos", "neg"):
+            core = getattr(self, f"core_{side}")
+            at = core.find(DECIDES)
+            if at >= 0:
+                setattr(self, f"core_{side}", core[:at] + core[at + 1 :])
+                setattr(self, f"decides_{side}", len(core) - at - 1)
 
 
 @dataclass(frozen=True)
@@ -335,9 +349,27 @@ class Task(TaskBase):
         if max(len(p_pos), len(p_neg)) > max_len:
             if pre:
                 return None, ""  # the preamble estimate overshot; draw again
+            if (
+                max(
+                    _tokens_ending(tok, p_pos, d.decides_pos),
+                    _tokens_ending(tok, p_neg, d.decides_neg),
+                )
+                > max_len
+            ):
+                return None, ""  # the crop would cut the deciding context; draw again
             p_pos, p_neg = p_pos[-max_len:], p_neg[-max_len:]  # the core alone is too long
         pair = Pair(p_pos, p_neg, targets[0], targets[1])
         return Example(pair, pre + d.core_pos, pre + d.core_neg, d.cont_pos, d.cont_neg), ""
+
+
+def _tokens_ending(tok: TokenizerLike, ids: list[int], chars: int) -> int:
+    """How many of the last tokens of `ids` it takes to hold its last `chars` characters."""
+    held = 0
+    for n, t in enumerate(reversed(ids), 1):
+        held += len(tok.token_text(t))
+        if held >= chars:
+            return n
+    return len(ids)
 
 
 def _last_line(text: str) -> str:

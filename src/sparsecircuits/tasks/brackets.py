@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from sparsecircuits.tasks.base import Draft, GenContext, Task, Variant
+from sparsecircuits.tasks.base import DECIDES, Draft, GenContext, Task, Variant
 from sparsecircuits.tasks.context import IND, enclose, statements
 from sparsecircuits.tasks.pools import func_name, identifier, number, pick
 from sparsecircuits.tasks.strings import finish, lead
@@ -29,7 +29,8 @@ def gen_bracket_brace(rng: random.Random, ctx: GenContext) -> Draft:
     target = identifier(rng)
     opener = pick(rng, [f"{target} = \x00", "return \x00", f"{func_name(rng)}(\x00"])
     pre = statements(rng, 0, 2)
-    core = [*pre, opener, f"{IND}{first}"] if multiline else [*pre, opener + first]
+    opened = DECIDES + opener  # the open bracket decides
+    core = [*pre, opened, f"{IND}{first}"] if multiline else [*pre, opened + first]
     lines = enclose(rng, core, need_func=opener.startswith("return"))
     ind = lead(lines[-2] if multiline else lines[-1])
     tail = ")" if opener.endswith("(\x00") else ""
@@ -60,7 +61,10 @@ def gen_bracket_counting(rng: random.Random, ctx: GenContext) -> Draft:
     opener = pick(rng, openers[:2] if split else openers)
     tail = ")" if opener.endswith("(") else ""
     pre = statements(rng, 0, 2)
-    core = finish(enclose(rng, [*pre, f"{opener}[{head}\x00{last}"], need_func=opener == "return "))
+    # every bracket still open decides the depth
+    core = finish(
+        enclose(rng, [*pre, f"{DECIDES}{opener}[{head}\x00{last}"], need_func=opener == "return ")
+    )
     if split:  # "]]" is no token: the nested list closes its inner list first, the flat one ends
         return Draft(
             core.replace("\x00", "["),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from sparsecircuits.tasks.base import Draft, GenContext, Task, Variant
+from sparsecircuits.tasks.base import DECIDES, Draft, GenContext, Task, Variant
 from sparsecircuits.tasks.context import IND, enclose, simple_statement, statements
 from sparsecircuits.tasks.pools import NOUNS, distinct, func_name, identifier, number, pick
 from sparsecircuits.tasks.strings import finish, lead
@@ -108,7 +108,8 @@ def gen_else_elif(rng: random.Random, ctx: GenContext) -> Draft:
     x = pick(rng, ctx.names)
     pre = statements(rng, 0, 2, {x})
     body = statements(rng, 1, 2, {x})
-    core = [*pre, f"if {_condition(rng, x)}:", *[IND + b for b in body]]
+    # the `if` decides which name an `elif` condition starts with
+    core = [*pre, f"{DECIDES}if {_condition(rng, x)}:", *[IND + b for b in body]]
     if rng.random() < 0.4:
         core += [f"elif {_condition(rng, x)}:", *[IND + b for b in statements(rng, 1, 2, {x})]]
     core.append("\x00")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from sparsecircuits.tasks.base import Draft, GenContext, Task, Variant
+from sparsecircuits.tasks.base import DECIDES, Draft, GenContext, Task, Variant
 from sparsecircuits.tasks.context import IND, docstring, enclose, statements
 from sparsecircuits.tasks.pools import class_name, distinct, func_name, identifier, pick
 from sparsecircuits.tasks.strings import finish, lead
@@ -18,7 +18,7 @@ def _set_or_string(rng: random.Random, var: str) -> Draft:
     between = statements(rng, 0, 2, {var, x})
     body = statements(rng, 0, 1, {var, x})
     core = [
-        f"{var} = \x00",
+        f"{DECIDES}{var} = \x00",  # the initial value decides
         *between,
         f"for {x} in {xs}:",
         *[IND + b for b in body],
@@ -60,7 +60,7 @@ def gen_class_init(rng: random.Random, ctx: GenContext) -> Draft:
     head = [f"class {class_name(rng)}:"]
     if rng.random() < 0.4:
         head += [IND + docstring(rng), ""]
-    init = [f"{IND}def __init__({sig}):"]
+    init = [f"{IND}{DECIDES}def __init__({sig}):"]  # the parameters decide
     if rng.random() < 0.2:
         init.append(f"{IND * 2}super().__init__()")
     init += [f"{IND * 2}self.{p} = {p}" for p in ps[:done]]
@@ -109,8 +109,8 @@ def gen_final_kwarg(rng: random.Random, ctx: GenContext) -> Draft:
     method = rng.random() < 0.3
     lead_ps = ["self"] if method else []
     name = func_name(rng)
-    pos = f"def {name}({', '.join([*lead_ps, *pos_ps, last])}"
-    neg = f"def {name}({', '.join([*lead_ps, *ps])}"
+    pos = f"{DECIDES}def {name}({', '.join([*lead_ps, *pos_ps, last])}"
+    neg = f"{DECIDES}def {name}({', '.join([*lead_ps, *ps])}"
     if method:
         lines = [f"class {class_name(rng)}:", f"{IND}\x00"]
     else:
