@@ -5,6 +5,9 @@ Pruning's prompts are the last 32 tokens. A pair counts as outside when the labe
 no longer decide its label from the decoded cropped prompts (`decidable` there).
 
     .venv/bin/python benchmarks/deciding_context.py data/code/tokenizer.json
+    # before the generators kept it (at 6b7765a):
+    git worktree add /tmp/before 6b7765a
+    PYTHONPATH=/tmp/before/src .venv/bin/python benchmarks/deciding_context.py data/code/tokenizer.json
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
+import sparsecircuits
 from sparsecircuits.corpus.tokenizer import Tokenizer
 from sparsecircuits.fileio import atomic_write_json
 from sparsecircuits.tasks import get_task, task_names
@@ -40,8 +44,12 @@ def main() -> None:
     args = ap.parse_args()
     tok = Tokenizer.load(args.tokenizer)
     decidable = load_decidable()
+    # the commit of the task generators measured (a worktree of another commit may be on PYTHONPATH)
     commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+        ["git", "rev-parse", "--short", "HEAD"],
+        capture_output=True,
+        text=True,
+        cwd=Path(sparsecircuits.__file__).parent,
     ).stdout.strip()
     shares = {}
     for name in task_names():

@@ -33,6 +33,9 @@ def open_brackets(text: str) -> list[str]:
     # indentation does not matter to brackets, and a prompt cropped to its last tokens may begin
     # inside an indented block, which the tokenizer would refuse
     flat = "\n".join(line.lstrip() for line in text.split("\n"))
+    for q in ('"""', "'''"):
+        if flat.count(q) % 2:  # the crop began inside a docstring: read after its end
+            flat = flat[flat.rfind(q) + 3 :]
     try:
         for tok in tokenize.generate_tokens(io.StringIO(flat).readline):
             if tok.type == tokenize.OP and tok.string in "([{":
