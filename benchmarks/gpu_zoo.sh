@@ -14,6 +14,7 @@ CONFIG=${CONFIG:-configs/gpu-zoo.toml}
 DEVICE=${DEVICE:-cuda}
 TRAIN_MINUTES=${TRAIN_MINUTES:-5}
 PAIRS=${PAIRS:-512}
+TASKS=${TASKS:-}  # space-separated task names (default: all twenty; the dry run's tiny vocabulary expresses few)
 SETS=${SETS:-}  # extra --set overrides, space-separated (the dry run shrinks the model)
 CORPUS_SOURCES=${CORPUS_SOURCES:-"--source stdlib --source synthetic:0.25"}
 WORK=${WORK:-$(mktemp -d)}
@@ -26,6 +27,8 @@ fi
 SC=("$PY" -m sparsecircuits)
 sets=(--set "train.device=$DEVICE" --set "train.corpus=$WORK/corpus")
 for s in $SETS; do sets+=(--set "$s"); done
+task_flags=()
+for t in $TASKS; do task_flags+=(--task "$t"); done
 
 # shellcheck disable=SC2086
 "${SC[@]}" corpus build $CORPUS_SOURCES --strip docstrings,comments --out "$WORK/corpus" >/dev/null
@@ -46,7 +49,7 @@ PY
 echo "training $steps steps" >&2
 "${SC[@]}" train "$CONFIG" --out "$WORK/run" "${sets[@]}" --set "train.steps=$steps" \
   --set "train.max_minutes=$TRAIN_MINUTES" >/dev/null
-"${SC[@]}" tasks eval "$WORK/run" --n "$PAIRS" --device "$DEVICE" --json > "$OUT/tasks.jsonl"
+"${SC[@]}" tasks eval "$WORK/run" --n "$PAIRS" --device "$DEVICE" "${task_flags[@]}" --json > "$OUT/tasks.jsonl"
 "$PY" benchmarks/gpu_export.py pack "$WORK/run" "$OUT" >&2
 "$PY" - "$WORK/run" "$OUT" "$PEAK_TFLOPS" "$DEVICE" <<'PY'
 import json, sys
