@@ -20,6 +20,12 @@ from sparsecircuits.train.config import load_config
 from sparsecircuits.train.loop import train
 
 
+def _metrics(run: Path) -> list[dict]:
+    path = run / "metrics.jsonl"
+    text = path.read_text() if path.is_file() else ""
+    return [json.loads(x) for x in text.splitlines() if x.strip()]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--config", default="configs/recipe.toml")
@@ -34,11 +40,10 @@ def main() -> None:
         )
         out = args.runs / name
         t0 = time.perf_counter()
-        if not (out / "model.safetensors").is_file():
-            train(cfg, out)
-        rows = [
-            json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines() if x.strip()
-        ]
+        rows = _metrics(out)
+        if not rows or rows[-1]["step"] < cfg.train.steps:
+            train(cfg, out, resume=bool(rows))  # an interrupted run continues
+            rows = _metrics(out)
         result[name] = {
             "precision": load_config(out / "config.toml").train.precision,
             "steps": cfg.train.steps,
