@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from sparsecircuits.demo.pipeline import DemoOptions
 from sparsecircuits.locks import locked
 
 
@@ -28,7 +29,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="NAME",
         help="prune this task instead of the automatic choice (repeatable)",
     )
-    p.add_argument("--n-tasks", type=int, default=3, help="how many tasks to prune (default 3)")
+    p.add_argument(
+        "--n-tasks",
+        type=int,
+        default=DemoOptions.n_tasks,
+        help=f"how many tasks to prune (default {DemoOptions.n_tasks})",
+    )
     p.add_argument(
         "--train", action="store_true", help="train tiny-sparse even if a bundled model exists"
     )
@@ -42,7 +48,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 @locked("out")
 def _demo(args: argparse.Namespace) -> int:
-    from sparsecircuits.demo.pipeline import DemoOptions, run_demo
+    from sparsecircuits.demo.pipeline import run_demo
 
     run_demo(
         DemoOptions(

@@ -24,7 +24,7 @@ from sparsecircuits.prune.config import PruneConfig
 
 BUNDLED = Path(__file__).resolve().parent.parent / "bundled"
 # The zoo pair (kind, folder) and the fallback: a tiny-sparse run trained longer than its preset.
-ZOO = (("sparse", BUNDLED / "zoo2-sparse"), ("dense", BUNDLED / "zoo2-dense-d32"))
+ZOO = (("sparse", BUNDLED / "zoo2-sparse"), ("dense", BUNDLED / "zoo2-dense-d48"))
 # The zoo was trained on code without docstrings and comments (bundled/README.md): its mean
 # activations and snippets come from the stdlib seen the same way.
 ZOO_STRIP: frozenset[Part] = frozenset({"docstrings", "comments"})
@@ -40,7 +40,8 @@ class DemoOptions:
 
     out: Path = Path("demo")
     tasks: list[str] | None = None  # None: choose automatically
-    n_tasks: int = 3
+    # two tasks = four zoo circuits, about 40 s each at 400 mask steps: a demo of minutes
+    n_tasks: int = 2
     force_train: bool = False
     checks: str = "sufficiency,necessity,stochastic"
     timings: dict[str, float] = field(default_factory=dict)
