@@ -22,6 +22,7 @@ from sparsecircuits.core.evaluate import evaluate_task
 from sparsecircuits.corpus import BatchSampler, TokenData
 from sparsecircuits.fileio import atomic_write_json
 from sparsecircuits.tasks import get_task, task_names
+from sparsecircuits.train import checkpoint as ckpt
 from sparsecircuits.train import load_run
 from sparsecircuits.train.config import load_config
 from sparsecircuits.train.distributed import DistInfo
@@ -66,8 +67,8 @@ def main() -> None:
         config = load_config(args.config, [f"train.corpus={corpus}"])
         out = args.runs / name
         t0 = time.perf_counter()
-        if not (out / "model.safetensors").is_file() or not (out / "train_state.pt").is_file():
-            train(config, out, resume=out.exists())
+        if not ckpt.is_finished(out, config.train.steps):
+            train(config, out, resume=out.exists())  # an interrupted run continues
         seconds = time.perf_counter() - t0
         losses = task_losses(out, args.pairs)
         row = {

@@ -74,3 +74,21 @@ def test_resume_refuses_the_other_precision(tiny_run_config, tmp_path: Path, mon
     monkeypatch.setattr(prec, "cpu_has_native_bf16", lambda: False)
     with pytest.raises(UserError, match=r"train.precision = 'bf16'.*'fp32'"):
         train(dataclasses.replace(saved), run, resume=True)
+
+
+def test_an_fp32_run_resumes_in_fp32_on_a_bf16_machine(
+    tiny_run_config, tmp_path: Path, monkeypatch
+) -> None:
+    """A run from before the precision field (CPU: fp32) continues in fp32, bit-exact."""
+    monkeypatch.setattr(prec, "cpu_has_native_bf16", lambda: False)  # where it first ran
+    cfg = dict(steps=6, checkpoint_every=2)
+    full, part = tmp_path / "full", tmp_path / "part"
+    train(tiny_run_config(**cfg), full)
+    train(tiny_run_config(**cfg), part, stop_after=2)
+    toml = part / "config.toml"
+    toml.write_text(toml.read_text().replace('precision = "fp32"', 'precision = ""'))
+    monkeypatch.setattr(prec, "cpu_has_native_bf16", lambda: True)  # the machine it resumes on
+    train(load_run_config(part), part, resume=True)
+    a, b = load_file(full / "model.safetensors"), load_file(part / "model.safetensors")
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert load_run_config(part).train.precision == "fp32"

@@ -68,7 +68,8 @@ def strip_source(text: str, parts: frozenset[Part]) -> str | None:
         cuts.extend((tok.start, tok.end, "") for tok in tokens if tok.type == tokenize.COMMENT)
     if not cuts:
         return text
-    lines = text.splitlines(keepends=True)
+    # the lines tokenize counted: split on \n only (splitlines also splits on \f, \x1c, ...)
+    lines = io.StringIO(text).readlines()
     touched: set[int] = set()
     for (r0, c0), (r1, c1), repl in sorted(cuts, reverse=True):
         head, tail = lines[r0 - 1][:c0], lines[r1 - 1][c1:]

@@ -292,10 +292,12 @@ def _train(
     precision, why = prec.resolve(device, t.autocast_bf16)
     if resume:
         was = ckpt.load_run_config(out_dir).train
-        # runs from before the field: CPUs trained in fp32 then
-        was_precision = was.precision or (
-            "bf16" if device.type == "cuda" and was.autocast_bf16 else "fp32"
-        )
+        # runs from before the field: CPUs trained in fp32 then, GPUs as autocast_bf16 said
+        on_gpu = was.device.startswith("cuda") or (was.device == "auto" and device.type == "cuda")
+        was_precision = was.precision or ("bf16" if on_gpu and was.autocast_bf16 else "fp32")
+        if was_precision == "fp32" and precision == "bf16":
+            # every machine can hold fp32: the run continues as it began, bit-exact
+            precision, why = "fp32", "the run being resumed trained in fp32"
         if was_precision != precision:
             raise UserError(
                 f"{out_dir} was trained with train.precision = {was_precision!r} but would continue "
