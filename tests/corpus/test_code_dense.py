@@ -203,3 +203,8 @@ def test_contamination_finds_a_planted_prompt(tmp_path: Path) -> None:
     assert rows["single_double_quote"].contaminated == 4
     hashes = contamination.training_hashes(leaky)
     assert np.all(hashes[:-1] <= hashes[1:])
+    # a damaged table beside the corpus is a stale cache, not a crash of every `corpus info`
+    (clean / contamination.CACHE_FILE).write_text("{not json")
+    assert contamination.cached(clean, compute=False) is None
+    (clean / contamination.CACHE_FILE).write_text('["a list"]')
+    assert contamination.cached(clean, compute=False) is None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -155,15 +156,16 @@ def _info(args: argparse.Namespace) -> int:
     manifest = load_manifest(args.dir)
     check_tokenizer(args.dir, manifest)
     baseline = round(unigram_loss(args.dir), 4)
+    # tasks come after the corpus in the data path: imported only for this table
+    from sparsecircuits.tasks import contamination
+
+    rows = contamination.cached(args.dir, compute=args.contamination)
     if args.json:
-        print(json.dumps({**manifest, "unigram_val_loss": baseline}, indent=2))
+        extra = {"contamination": [asdict(r) for r in rows]} if rows is not None else {}
+        print(json.dumps({**manifest, "unigram_val_loss": baseline, **extra}, indent=2))
     else:
         print(summary(manifest))
         print(f"unigram baseline: val loss {baseline} nats/token (train token frequencies)")
-        # tasks come after the corpus in the data path: imported only for this table
-        from sparsecircuits.tasks import contamination
-
-        rows = contamination.cached(args.dir, compute=args.contamination)
         if rows is not None:
             print(contamination.format_table(rows))
     return 0

@@ -11,7 +11,7 @@ Identifiers and literals come from real code: the names, attributes, arguments, 
 string constants most used in this interpreter's standard library (outside its tests), read with
 `ast`. Nothing here reads the task generators of `sparsecircuits.tasks` (a test checks the import
 graph); how often a task's prompts still occur verbatim in a corpus is measured by
-`sparsecircuits.corpus.contamination`.
+`sparsecircuits.tasks.contamination`.
 """
 
 from __future__ import annotations
@@ -27,7 +27,9 @@ from functools import cache
 
 from sparsecircuits.corpus.sources import stdlib_path
 
-LEXICON_FILES = 400  # stdlib modules read for the lexicon (evenly spaced by path; ~3 s)
+LEXICON_FILES = (
+    400  # at least this many stdlib modules read for the lexicon (every n-th by path; ~3 s)
+)
 LEXICON_SIZE = 400  # most frequent entries kept per kind
 _NOT_NAMES = frozenset({"self", "cls", *dir(builtins)})  # a variable named `len` teaches nothing
 _BUILTIN_CALLS = ("len", "str", "int", "sorted", "list", "sum", "max", "min", "abs", "print")

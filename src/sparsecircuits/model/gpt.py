@@ -159,9 +159,9 @@ _ORDER_DTYPE = {
 
 
 def _abs_topk_masked(x: Tensor, k: int, need_mask: bool = True) -> tuple[Tensor, Tensor | None]:
-    """(y, kept mask as uint8, or None unless `need_mask`). Contiguous float32 on a CPU takes the
-    C kernel (bisection on the bit patterns, measured 4x faster than torch.topk there);
-    GPUs and other dtypes take torch.topk."""
+    """(y, kept mask as uint8, or None unless `need_mask`). Contiguous float32 or bfloat16 on a
+    CPU takes the C kernel (bisection on the bit patterns, measured 4x faster than torch.topk
+    there); GPUs and other dtypes take torch.topk."""
     if kernels.usable(x, kernels.TOPK_DTYPES):
         return kernels.abs_topk_rows(x, k)
     a = x.detach().abs()

@@ -2,8 +2,8 @@
 
 Per task, the share of held-out pairs (pruning's prompt length) whose positive or negative
 prompt ends in WINDOW tokens that occur verbatim somewhere in the corpus's training shards. A
-share near 0 means the model cannot have memorised the task's prompts; the synthetic source is
-kept under 1% for every task. The n-grams are compared by a 64-bit polynomial hash of their
+share near 0 means the model cannot have memorised the task's prompts (`corpus info
+--contamination` prints the table; docs/corpus.md has the zoo's). The n-grams are compared by a 64-bit polynomial hash of their
 tokens (sorted once, then binary-searched), so a collision could only raise a share.
 """
 
@@ -97,13 +97,22 @@ def cached(corpus_dir: Path, compute: bool) -> list[TaskContamination] | None:
     tok_hash = Tokenizer.load(corpus_dir / "tokenizer.json").content_hash()
     key = {"window": WINDOW, "pairs": PAIRS, "prompt_len": PROMPT_LEN, "tokenizer": tok_hash}
     if path.is_file():
-        stored = json.loads(path.read_text(encoding="utf-8"))
-        if stored.get("key") == key:
-            return [TaskContamination(**r) for r in stored["rows"]]
+        try:
+            stored = json.loads(path.read_text(encoding="utf-8"))
+            if stored.get("key") == key:
+                return [TaskContamination(**r) for r in stored["rows"]]
+        except (ValueError, TypeError, KeyError, AttributeError):
+            pass  # a damaged or foreign file is a stale cache: measured again when asked
     if not compute:
         return None
     rows = measure(corpus_dir)
-    fileio.atomic_write_json(path, {"key": key, "rows": [asdict(r) for r in rows]})
+    try:
+        fileio.atomic_write_json(path, {"key": key, "rows": [asdict(r) for r in rows]})
+    except OSError as e:
+        raise UserError(
+            f"cannot store the contamination table beside the corpus ({path}: {e.strerror}); "
+            "make the corpus folder writable or copy it somewhere writable."
+        ) from None
     return rows
 
 

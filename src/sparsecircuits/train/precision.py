@@ -3,7 +3,8 @@
 Measured on this project's 2-core CPU (avx512_bf16, torch 2.13.0, 2 threads, shapes of our
 models): fp32 matmuls 160-183 GFLOP/s, bf16 393-432 GFLOP/s. Without native bf16 instructions
 torch emulates bf16 on a CPU, slower than fp32, so such a CPU trains in fp32.
-Master weights, optimizer state, AbsTopK's selections and the loss stay fp32 in both.
+Master weights, optimizer state, the weights' top-k projection, attention scores and softmax and
+the loss stay fp32 in both; under bf16 AbsTopK selects on the bf16 activations it is given.
 """
 
 from __future__ import annotations
