@@ -34,7 +34,7 @@ def _stable_reference(x: torch.Tensor, k: int) -> torch.Tensor:
 def test_abs_topk_equals_torch_topk(threads, monkeypatch, shape, k) -> None:
     x = torch.randn(*shape, generator=torch.Generator().manual_seed(k))
     y, mask = kernels.abs_topk_rows(x, k)
-    monkeypatch.setattr(kernels, "usable", lambda t: False)  # the torch.topk path
+    monkeypatch.setattr(kernels, "usable", lambda *_: False)  # the torch.topk path
     ref, ref_mask = gpt._abs_topk_masked(x, k)
     assert torch.equal(y, ref)
     assert torch.equal(mask, ref_mask)
@@ -144,7 +144,7 @@ def test_torch_path_breaks_ties_like_the_kernel(threads, monkeypatch) -> None:
     x = torch.randint(-2, 3, (300, 96), generator=gen).float()  # 5 values: ties everywhere
     x[::3] *= torch.rand(96, generator=gen) < 0.2  # rows with few nonzeros: ties at zero
     kernel = [kernels.abs_topk_rows(x, k) for k in (1, 7, 48, 95)]
-    monkeypatch.setattr(kernels, "usable", lambda t: False)
+    monkeypatch.setattr(kernels, "usable", lambda *_: False)
     for k, (y, mask) in zip((1, 7, 48, 95), kernel, strict=True):
         ref, ref_mask = gpt._abs_topk_masked(x, k)
         assert torch.equal(y, ref) and torch.equal(mask, ref_mask), k

@@ -75,8 +75,12 @@ def test_train_and_heldout_are_disjoint(name, tokenizer, many):
 
 
 def test_left_truncation_at_a_tiny_context(tokenizer):
-    pairs = get_task("class_init").pairs(tokenizer, 20, max_len=8)
+    pairs = get_task("while_return_true").pairs(tokenizer, 20, max_len=8)
     assert all(len(p.prompt_pos) <= 8 and len(p.prompt_neg) <= 8 for p in pairs)
+    assert any(len(p.prompt_pos) == 8 for p in pairs)  # cropped, not only short
+    # class_init's deciding context (the `__init__` signature) never fits 8 tokens: refused
+    with pytest.raises(UserError, match="longer max_len"):
+        get_task("class_init").pairs(tokenizer, 20, max_len=8)
 
 
 @pytest.mark.parametrize("name", ["single_double_quote", "if_equals"])
