@@ -16,6 +16,7 @@ import argparse
 import math
 import os
 import statistics
+import sys
 import time
 from pathlib import Path
 
@@ -115,7 +116,7 @@ def main() -> None:
         args.out,
         {
             "benchmark": "precision",
-            "command": "python benchmarks/bench_precision.py",
+            "command": " ".join(["python", "benchmarks/bench_precision.py", *sys.argv[1:]]),
             "threads": args.threads,
             "native_bf16": prec.cpu_has_native_bf16(),
             "torch": torch.__version__,

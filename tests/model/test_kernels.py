@@ -148,3 +148,17 @@ def test_torch_path_breaks_ties_like_the_kernel(threads, monkeypatch) -> None:
     for k, (y, mask) in zip((1, 7, 48, 95), kernel, strict=True):
         ref, ref_mask = gpt._abs_topk_masked(x, k)
         assert torch.equal(y, ref) and torch.equal(mask, ref_mask), k
+
+
+def test_bf16_rows_keep_what_their_fp32_widening_keeps(threads) -> None:
+    """bf16 selects on its own 15 magnitude bits: the kept set and tie order of the fp32 row."""
+    gen = torch.Generator().manual_seed(2)
+    x = (torch.randn(300, 96, generator=gen) * 4).round() / 4  # few values: ties everywhere
+    x[::3] *= torch.rand(96, generator=gen) < 0.2  # rows with few nonzeros: ties at zero
+    x[1] = torch.randn(96, generator=gen) * 1e-30  # tiny values, a binade far below the rest
+    xb = x.bfloat16()
+    for k in (1, 7, 48, 95):
+        y, mask = kernels.abs_topk_rows(xb, k)
+        ref, ref_mask = kernels.abs_topk_rows(xb.float(), k)
+        assert y.dtype == torch.bfloat16 and torch.equal(mask, ref_mask), k
+        assert torch.equal(y.float(), ref), k
