@@ -93,8 +93,8 @@ static int32_t row_cut(const int32_t *bits, int32_t *keys, int32_t n, int32_t k,
 
 /* The same for bf16 bit patterns. bf16 is float32's top half, so its 15 magnitude bits order the
  * values as float32's keys do: the kept set and the tie order are exactly those of the fp32 row.
- * Kept narrow, the bisection needs 16 fewer probes than on widened keys (measured: AbsTopK was
- * 14% of a bf16 zoo-sparse step with widened keys). */
+ * Kept narrow, the bisection needs up to 16 fewer probes than on widened keys (torch profiler,
+ * bf16 zoo-sparse step: AbsTopK 169 -> 124 ms per 5 steps). */
 static int32_t row_cut_bf16(const uint16_t *bits, int32_t *keys, int32_t n, int32_t k, int *exact) {
     int32_t top = 0;
     for (int32_t i = 0; i < n; i++) {
