@@ -138,6 +138,8 @@ def test_weighted_mix_and_synthetic_alone(code_dir: Path, tmp_path: Path) -> Non
         (["--source", "synthetic:-1", "--tokens", "10"], "must be a positive number"),
         (["--source", "synthetic:0.5", "--source", "synthetic:0.5"], "given twice"),
         (["--source", "synthetic:1.5", "--source", "stdlib"], "leave no share"),
+        (["--source", "stdlib:0.5"], "nothing to size"),
+        (["--source", "synthetic:0.5", "--tokens", "10"], "give one of them"),
     ],
 )
 def test_bad_mixes_are_refused(argv: list[str], words: str, tmp_path: Path, capsys) -> None:

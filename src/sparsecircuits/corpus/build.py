@@ -392,8 +392,20 @@ def _synthetic_index(sources: list[Source], tokens: int | None) -> int | None:
     if not found:
         if tokens is not None:
             raise UserError("--tokens sizes the synthetic source; add `--source synthetic`.")
+        weighted = next((s.spec for s in sources if s.weight is not None), None)
+        if weighted:
+            # real sources are read whole: a weight only sizes the synthetic source beside them
+            raise UserError(
+                f"the weight in `--source {weighted}` has nothing to size without a synthetic "
+                "source; drop it, or add one (e.g. --source synthetic:0.3)."
+            )
         return None
     i = found[0]
+    if tokens is not None and sources[i].weight is not None:
+        raise UserError(
+            f"`--source {sources[i].spec}` and --tokens both size the synthetic source; "
+            "give one of them."
+        )
     if tokens is None and (sources[i].weight is None or len(sources) == 1):
         raise UserError(
             "`--source synthetic` needs a size: --tokens N, or a weight beside real sources "
