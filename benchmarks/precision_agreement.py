@@ -16,14 +16,9 @@ import time
 from pathlib import Path
 
 from sparsecircuits.fileio import atomic_write_json
+from sparsecircuits.train import checkpoint as ckpt
 from sparsecircuits.train.config import load_config
 from sparsecircuits.train.loop import train
-
-
-def _metrics(run: Path) -> list[dict]:
-    path = run / "metrics.jsonl"
-    text = path.read_text() if path.is_file() else ""
-    return [json.loads(x) for x in text.splitlines() if x.strip()]
 
 
 def main() -> None:
@@ -40,10 +35,11 @@ def main() -> None:
         )
         out = args.runs / name
         t0 = time.perf_counter()
-        rows = _metrics(out)
-        if not rows or rows[-1]["step"] < cfg.train.steps:
-            train(cfg, out, resume=bool(rows))  # an interrupted run continues
-            rows = _metrics(out)
+        if not ckpt.is_finished(out, cfg.train.steps):
+            train(cfg, out, resume=out.exists())  # an interrupted run continues
+        rows = [
+            json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines() if x.strip()
+        ]
         result[name] = {
             "precision": load_config(out / "config.toml").train.precision,
             "steps": cfg.train.steps,

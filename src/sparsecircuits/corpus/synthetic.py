@@ -27,9 +27,8 @@ from functools import cache
 
 from sparsecircuits.corpus.sources import stdlib_path
 
-LEXICON_FILES = (
-    400  # at least this many stdlib modules read for the lexicon (every n-th by path; ~3 s)
-)
+# at least this many stdlib modules are read for the lexicon (every n-th by path; ~3 s)
+LEXICON_FILES = 400
 LEXICON_SIZE = 400  # most frequent entries kept per kind
 _NOT_NAMES = frozenset({"self", "cls", *dir(builtins)})  # a variable named `len` teaches nothing
 _BUILTIN_CALLS = ("len", "str", "int", "sorted", "list", "sum", "max", "min", "abs", "print")

@@ -3,8 +3,9 @@
 Per task, the share of held-out pairs (pruning's prompt length) whose positive or negative
 prompt ends in WINDOW tokens that occur verbatim somewhere in the corpus's training shards. A
 share near 0 means the model cannot have memorised the task's prompts (`corpus info
---contamination` prints the table; docs/corpus.md has the zoo's). The n-grams are compared by a 64-bit polynomial hash of their
-tokens (sorted once, then binary-searched), so a collision could only raise a share.
+--contamination` prints the table; docs/corpus.md has the zoo's). The n-grams are compared by a
+64-bit polynomial hash of their tokens (sorted once, then binary-searched), so a collision could
+only raise a share.
 """
 
 from __future__ import annotations
